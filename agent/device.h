@@ -1,0 +1,117 @@
+#pragma once
+// The agent's model of a node's compute: what every discovery backend produces and everything
+// downstream (FLOPS, health, metrics, device plugin, ComputeNode) consumes.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace zhisuan::agent {
+
+enum class Vendor {
+  kNvidia,
+  kAmd,
+  kHuawei,
+  kCambricon,
+  kHygon,
+  kKunlunxin,
+  kEnflame,
+  kIluvatar,
+  kMooreThreads,
+  kMetaX,
+  kHabana,
+  kTenstorrent,
+  kIntel,
+  kUnknown,
+};
+
+// Lower-case, label-safe: "nvidia", "amd", "huawei", "cambricon", "moorethreads", ...
+std::string_view VendorName(Vendor vendor);
+// From a PCI vendor id (0x10de -> kNvidia); kUnknown for anything else.
+Vendor VendorFromPciId(uint16_t pci_vendor_id);
+
+enum class Precision { kFp64, kFp32, kTf32, kBf16, kFp16, kFp8, kInt8 };
+inline constexpr std::array<Precision, 7> kAllPrecisions = {
+    Precision::kFp64, Precision::kFp32, Precision::kTf32, Precision::kBf16,
+    Precision::kFp16, Precision::kFp8,  Precision::kInt8};
+// "fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8" (the ComputePool spelling).
+std::string_view PrecisionName(Precision precision);
+std::optional<Precision> PrecisionFromName(std::string_view name);
+
+// Operations per second at each precision (int8 counts OPS); 0 where the device has no support.
+using FlopsByPrecision = std::array<double, kAllPrecisions.size()>;
+
+// One accelerator as discovered. Identity fields never change while the agent runs.
+struct Accelerator {
+  int index = 0;            // as the vendor runtime numbers it (nvidia-smi index, davinci N)
+  std::string uuid;         // vendor UUID; "pci-<bus id>" when the vendor gives none
+  Vendor vendor = Vendor::kUnknown;
+  // Canonical, label-safe product name from the SKU table ("H100-SXM5", "MI300X", "Ascend910B");
+  // for parts the table lacks, the vendor-reported name made label-safe.
+  std::string product;
+  std::string vendor_product_name;  // as the vendor library reports it, for humans
+  std::string pci_bus_id;           // "0000:17:00.0", lower case
+  uint16_t pci_vendor_id = 0;
+  uint16_t pci_device_id = 0;
+  std::string architecture;  // "hopper", "ampere", "ada", "cdna3", "davinci", "" if unknown
+  uint64_t memory_bytes = 0;
+  int numa_node = -1;        // -1: unknown
+  int compute_units = 0;     // SMs, CUs, AI cores; 0 if unknown (formula fallback input)
+  double max_clock_mhz = 0;  // 0 if unknown (formula fallback input)
+  // Character devices a container needs: /dev/nvidia0, /dev/dri/renderD128, /dev/davinci0.
+  std::vector<std::string> device_nodes;
+  std::string backend;  // which backend found it: "nvml", "kfd", "dcmi", "pci"
+};
+
+// A point-in-time reading. Every field is optional: backends report what the hardware tells them.
+struct DeviceTelemetry {
+  std::optional<double> utilization_ratio;  // 0..1
+  std::optional<double> memory_used_bytes;
+  std::optional<double> power_watts;
+  std::optional<double> power_limit_watts;
+  std::optional<double> energy_joules;  // monotonic since driver load
+  std::optional<double> temperature_celsius;
+  std::optional<double> clock_mhz;
+};
+
+// Something a backend observed that may make a device unhealthy.
+struct HealthEvent {
+  enum class Kind { kXid, kEccDoubleBit, kDeviceLost, kOverTemperature, kVendorHealthCode };
+  std::string uuid;
+  Kind kind = Kind::kXid;
+  uint64_t code = 0;  // the Xid, the vendor health/error code; 0 where none applies
+  std::string detail;
+};
+
+// One vendor's view of the node. Implementations own their library handles (RAII) and must
+// never throw or crash on a missing library, a missing symbol or a failing call: they return a
+// Status and the agent degrades.
+class DiscoveryBackend {
+ public:
+  virtual ~DiscoveryBackend() = default;
+  virtual std::string_view Name() const = 0;  // "nvml", "kfd", "dcmi", "pci"
+  virtual StatusOr<std::vector<Accelerator>> Discover() = 0;
+  virtual StatusOr<DeviceTelemetry> Sample(const Accelerator& accelerator) = 0;
+  // Health events since the last call; never blocks.
+  virtual std::vector<HealthEvent> DrainHealthEvents() = 0;
+};
+using DiscoveryBackendPtr = std::unique_ptr<DiscoveryBackend>;
+
+struct CpuInfo {
+  std::string model;  // "Intel(R) Xeon(R) Platinum 8480+"
+  std::string vendor_id;  // "GenuineIntel", "AuthenticAMD", "HygonGenuine"
+  int sockets = 0;
+  int physical_cores = 0;
+  int logical_cpus = 0;
+  int numa_nodes = 0;
+  double max_mhz = 0;   // from cpufreq, else /proc/cpuinfo
+  std::vector<std::string> isa_flags;  // the relevant ones: avx2, fma, avx512f, amx_bf16, sve...
+};
+
+}  // namespace zhisuan::agent
