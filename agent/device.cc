@@ -30,9 +30,6 @@ constexpr std::array<VendorEntry, 13> kVendors{{
     {Vendor::kIntel, 0x8086, "intel"},
 }};
 
-constexpr std::array<std::string_view, kAllPrecisions.size()> kPrecisionNames = {
-    "fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8"};
-
 }  // namespace
 
 std::string_view VendorName(Vendor vendor) {
@@ -47,17 +44,6 @@ Vendor VendorFromPciId(uint16_t pci_vendor_id) {
     if (entry.pci_id == pci_vendor_id) return entry.vendor;
   }
   return Vendor::kUnknown;
-}
-
-std::string_view PrecisionName(Precision precision) {
-  return kPrecisionNames[static_cast<size_t>(precision)];
-}
-
-std::optional<Precision> PrecisionFromName(std::string_view name) {
-  for (size_t i = 0; i < kPrecisionNames.size(); ++i) {
-    if (kPrecisionNames[i] == name) return kAllPrecisions[i];
-  }
-  return std::nullopt;
 }
 
 }  // namespace zhisuan::agent

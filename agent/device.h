@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/precision.h"
 #include "common/status.h"
 
 namespace zhisuan::agent {
@@ -36,16 +37,13 @@ std::string_view VendorName(Vendor vendor);
 // From a PCI vendor id (0x10de -> kNvidia); kUnknown for anything else.
 Vendor VendorFromPciId(uint16_t pci_vendor_id);
 
-enum class Precision { kFp64, kFp32, kTf32, kBf16, kFp16, kFp8, kInt8 };
-inline constexpr std::array<Precision, 7> kAllPrecisions = {
-    Precision::kFp64, Precision::kFp32, Precision::kTf32, Precision::kBf16,
-    Precision::kFp16, Precision::kFp8,  Precision::kInt8};
-// "fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8" (the ComputePool spelling).
-std::string_view PrecisionName(Precision precision);
-std::optional<Precision> PrecisionFromName(std::string_view name);
-
-// Operations per second at each precision (int8 counts OPS); 0 where the device has no support.
-using FlopsByPrecision = std::array<double, kAllPrecisions.size()>;
+// Precisions live in the API (ComputeNode and ComputePool speak them); the agent uses the same.
+using api::At;
+using api::FlopsByPrecision;
+using api::kAllPrecisions;
+using api::Precision;
+using api::PrecisionFromName;
+using api::PrecisionName;
 
 // One accelerator as discovered. Identity fields never change while the agent runs.
 struct Accelerator {

@@ -40,7 +40,7 @@ constexpr int kMaxExponent = 30;
 
 Status Invalid(std::string_view text, std::string_view why) {
   return InvalidArgumentError(StrCat("invalid quantity \"", text, "\": ", why,
-                                                 " (expected e.g. 20P, 7915T, 80Gi or 1.5e3)"));
+                                     " (expected e.g. 20P, 7915T, 80Gi or 1.5e3)"));
 }
 
 }  // namespace
@@ -111,7 +111,7 @@ StatusOr<double> ParseQuantity(std::string_view text) {
       }
       if (match == nullptr) {
         return Invalid(text, StrCat("unknown suffix \"", rest,
-                                          "\" (use n u m k M G T P E, Ki Mi Gi Ti Pi Ei)"));
+                                    "\" (use n u m k M G T P E, Ki Mi Gi Ti Pi Ei)"));
       }
       value *= match->multiplier;
     }
@@ -127,8 +127,8 @@ std::string FormatQuantity(double value) {
   const double step = std::pow(10.0, magnitude - 3);
   const double rounded = std::round(value / step) * step;
 
-  static constexpr std::array<std::pair<int, std::string_view>, 7> kDecimalSuffixes{{
-      {18, "E"}, {15, "P"}, {12, "T"}, {9, "G"}, {6, "M"}, {3, "k"}, {0, ""}}};
+  static constexpr std::array<std::pair<int, std::string_view>, 7> kDecimalSuffixes{
+      {{18, "E"}, {15, "P"}, {12, "T"}, {9, "G"}, {6, "M"}, {3, "k"}, {0, ""}}};
   for (const auto& [exponent, suffix] : kDecimalSuffixes) {
     const double scaled = rounded / std::pow(10.0, exponent);
     const double nearest = std::round(scaled);

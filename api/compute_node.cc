@@ -1,0 +1,190 @@
+#include "api/compute_node.h"
+
+#include <cmath>
+
+#include "api/quantity.h"
+#include "common/strings.h"
+
+namespace zhisuan::api {
+
+int ComputeNodeStatus::HealthyAcceleratorCount() const {
+  int healthy = 0;
+  for (const auto& accelerator : accelerators) healthy += accelerator.healthy ? 1 : 0;
+  return healthy;
+}
+
+Json FlopsToJson(const FlopsByPrecision& flops) {
+  Json json = Json::object();
+  for (Precision precision : kAllPrecisions) {
+    if (At(flops, precision) > 0) {
+      json[std::string(PrecisionName(precision))] = FormatQuantity(At(flops, precision));
+    }
+  }
+  return json;
+}
+
+StatusOr<FlopsByPrecision> FlopsFromJson(const Json& json, std::string_view field) {
+  FlopsByPrecision flops{};
+  if (json.is_null()) return flops;
+  if (!json.is_object()) return InvalidArgumentError(StrCat(field, " is not an object"));
+  for (const auto& [key, value] : json.items()) {
+    auto precision = PrecisionFromName(key);
+    if (!precision) {
+      return InvalidArgumentError(StrCat(field, ".", key, " is not a known precision"));
+    }
+    if (!value.is_string())
+      return InvalidArgumentError(StrCat(field, ".", key, " is not a quantity"));
+    auto parsed = ParseQuantity(value.get<std::string>());
+    if (!parsed.ok()) return parsed.status().Annotate(StrCat(field, ".", key));
+    if (!std::isfinite(*parsed) || *parsed < 0) {
+      return InvalidArgumentError(StrCat(field, ".", key, " is negative"));
+    }
+    At(flops, *precision) = *parsed;
+  }
+  return flops;
+}
+
+namespace {
+
+Json ToJson(const AcceleratorStatus& accelerator) {
+  Json json = {{"index", accelerator.index},
+               {"uuid", accelerator.uuid},
+               {"vendor", accelerator.vendor},
+               {"product", accelerator.product},
+               {"health", accelerator.healthy ? "Healthy" : "Unhealthy"}};
+  if (!accelerator.pci_bus_id.empty()) json["pciBusID"] = accelerator.pci_bus_id;
+  if (accelerator.memory_bytes > 0) json["memoryBytes"] = accelerator.memory_bytes;
+  json["numaNode"] = accelerator.numa_node;
+  if (!accelerator.reason.empty()) json["reason"] = accelerator.reason;
+  Json flops = FlopsToJson(accelerator.peak_flops);
+  if (!flops.empty()) json["peakFlops"] = std::move(flops);
+  return json;
+}
+
+StatusOr<AcceleratorStatus> AcceleratorFromJson(const Json& json, size_t position) {
+  const std::string field = StrCat("status.accelerators[", position, "]");
+  if (!json.is_object()) return InvalidArgumentError(StrCat(field, " is not an object"));
+  AcceleratorStatus accelerator;
+  try {
+    accelerator.index = json.value("index", 0);
+    accelerator.uuid = json.value("uuid", "");
+    accelerator.vendor = json.value("vendor", "");
+    accelerator.product = json.value("product", "");
+    accelerator.pci_bus_id = json.value("pciBusID", "");
+    accelerator.memory_bytes = json.value("memoryBytes", int64_t{0});
+    accelerator.numa_node = json.value("numaNode", -1);
+    const std::string health = json.value("health", "");
+    if (health != "Healthy" && health != "Unhealthy") {
+      return InvalidArgumentError(StrCat(field, ".health must be Healthy or Unhealthy"));
+    }
+    accelerator.healthy = health == "Healthy";
+    accelerator.reason = json.value("reason", "");
+  } catch (const Json::exception& error) {
+    return InvalidArgumentError(StrCat(field, " is malformed: ", error.what()));
+  }
+  if (accelerator.uuid.empty()) return InvalidArgumentError(StrCat(field, ".uuid is empty"));
+  if (accelerator.memory_bytes < 0) {
+    return InvalidArgumentError(StrCat(field, ".memoryBytes is negative"));
+  }
+  ZHISUAN_ASSIGN_OR_RETURN(accelerator.peak_flops,
+                           FlopsFromJson(json.value("peakFlops", Json()), field + ".peakFlops"));
+  for (double value : accelerator.peak_flops) {
+    if (value > kMaxFlopsPerAccelerator) {
+      return InvalidArgumentError(StrCat(field, ".peakFlops reports ", FormatQuantity(value),
+                                         ", beyond any real accelerator (limit ",
+                                         FormatQuantity(kMaxFlopsPerAccelerator), ")"));
+    }
+  }
+  return accelerator;
+}
+
+}  // namespace
+
+Json ToJson(const ComputeNodeStatus& status) {
+  Json accelerators = Json::array();
+  for (const auto& accelerator : status.accelerators) accelerators.push_back(ToJson(accelerator));
+  Json flops = {{"peak", FlopsToJson(status.peak_flops)}};
+  Json measured = FlopsToJson(status.measured_flops);
+  if (!measured.empty()) flops["measured"] = std::move(measured);
+  Json energy = Json::object();
+  if (!status.energy.source.empty()) energy["source"] = status.energy.source;
+  if (!status.energy.zone.empty()) energy["zone"] = status.energy.zone;
+  if (status.energy.carbon_intensity) energy["carbonIntensity"] = *status.energy.carbon_intensity;
+  if (status.energy.carbon_free_ratio) {
+    energy["carbonFreeRatio"] = *status.energy.carbon_free_ratio;
+  }
+  Json conditions = Json::array();
+  for (const auto& condition : status.conditions) conditions.push_back(ToJson(condition));
+  return {{"agentVersion", status.agent_version},
+          {"acceleratorCount", status.accelerators.size()},
+          {"healthyAcceleratorCount", status.HealthyAcceleratorCount()},
+          {"accelerators", std::move(accelerators)},
+          {"flops", std::move(flops)},
+          {"powerCapacityWatts", status.power_capacity_watts},
+          {"energy", std::move(energy)},
+          {"conditions", std::move(conditions)}};
+}
+
+StatusOr<ComputeNode> ComputeNodeFromJson(const Json& object) {
+  if (!object.is_object()) return InvalidArgumentError("ComputeNode is not an object");
+  ComputeNode node;
+  const Json& metadata = object.contains("metadata") ? object["metadata"] : Json();
+  if (!metadata.is_object()) return InvalidArgumentError("ComputeNode has no metadata");
+  node.name = metadata.value("name", "");
+  node.uid = metadata.value("uid", "");
+  node.resource_version = metadata.value("resourceVersion", "");
+  if (node.name.empty()) return InvalidArgumentError("ComputeNode has no metadata.name");
+  const Json& status = object.contains("status") ? object["status"] : Json();
+  if (status.is_null()) return node;
+  if (!status.is_object()) return InvalidArgumentError("status is not an object");
+  try {
+    node.status.agent_version = status.value("agentVersion", "");
+    node.status.power_capacity_watts = status.value("powerCapacityWatts", int64_t{0});
+    if (status.contains("accelerators")) {
+      const Json& accelerators = status["accelerators"];
+      if (!accelerators.is_array())
+        return InvalidArgumentError("status.accelerators is not a list");
+      if (accelerators.size() > kMaxAcceleratorsPerNode) {
+        return InvalidArgumentError(StrCat("status.accelerators lists ", accelerators.size(),
+                                           " devices; at most ", kMaxAcceleratorsPerNode,
+                                           " are accepted"));
+      }
+      for (size_t i = 0; i < accelerators.size(); ++i) {
+        ZHISUAN_ASSIGN_OR_RETURN(auto accelerator, AcceleratorFromJson(accelerators[i], i));
+        node.status.accelerators.push_back(std::move(accelerator));
+      }
+    }
+    const Json flops = status.value("flops", Json::object());
+    ZHISUAN_ASSIGN_OR_RETURN(node.status.peak_flops,
+                             FlopsFromJson(flops.value("peak", Json()), "status.flops.peak"));
+    ZHISUAN_ASSIGN_OR_RETURN(
+        node.status.measured_flops,
+        FlopsFromJson(flops.value("measured", Json()), "status.flops.measured"));
+    const Json energy = status.value("energy", Json::object());
+    node.status.energy.source = energy.value("source", "");
+    node.status.energy.zone = energy.value("zone", "");
+    if (energy.contains("carbonIntensity")) {
+      double intensity = energy["carbonIntensity"].get<double>();
+      if (!std::isfinite(intensity) || intensity < 0) {
+        return InvalidArgumentError("status.energy.carbonIntensity is negative");
+      }
+      node.status.energy.carbon_intensity = intensity;
+    }
+    if (energy.contains("carbonFreeRatio")) {
+      double ratio = energy["carbonFreeRatio"].get<double>();
+      if (!(ratio >= 0 && ratio <= 1)) {
+        return InvalidArgumentError("status.energy.carbonFreeRatio is outside 0..1");
+      }
+      node.status.energy.carbon_free_ratio = ratio;
+    }
+    for (const auto& item : status.value("conditions", Json::array())) {
+      ZHISUAN_ASSIGN_OR_RETURN(auto condition, ConditionFromJson(item));
+      node.status.conditions.push_back(std::move(condition));
+    }
+  } catch (const Json::exception& error) {
+    return InvalidArgumentError(StrCat("ComputeNode status is malformed: ", error.what()));
+  }
+  return node;
+}
+
+}  // namespace zhisuan::api

@@ -1,0 +1,77 @@
+#pragma once
+// ComputePool (zhisuan.io/v1alpha1, namespaced: the namespace is the tenant). The CRD, with its
+// CEL validation, is charts/zhisuan/crds/zhisuan.io_computepools.yaml; the decoder below repeats
+// only the checks a controller must not trust the server for (it may run against an older CRD).
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/meta.h"
+#include "api/precision.h"
+
+namespace zhisuan::api {
+
+// Condition types on ComputePool.status.conditions.
+inline constexpr std::string_view kConditionReady = "Ready";
+inline constexpr std::string_view kConditionCapacitySatisfied = "CapacitySatisfied";
+inline constexpr std::string_view kConditionCarbonCompliant = "CarbonCompliant";
+inline constexpr std::string_view kConditionAcceleratorsHealthy = "AcceleratorsHealthy";
+
+struct ComputePoolSpec {
+  std::string vendor;                 // empty: any
+  std::vector<std::string> products;  // empty: any product of the vendor
+  std::optional<double> flops;        // exactly one of flops and accelerators
+  Precision precision = Precision::kBf16;
+  std::optional<int> accelerators;
+  std::optional<double> min_carbon_free_ratio;
+  std::optional<double> max_intensity;
+  LabelSelector node_selector;
+  bool all_or_nothing = true;  // spec.allocation: AllOrNothing (default) or Partial
+
+  friend bool operator==(const ComputePoolSpec&, const ComputePoolSpec&) = default;
+};
+
+struct Toleration {
+  std::string key, op, value, effect;
+  friend bool operator==(const Toleration&, const Toleration&) = default;
+};
+
+struct ComputePoolStatus {
+  int64_t observed_generation = 0;
+  std::vector<Condition> conditions;
+  std::vector<std::string> nodes;  // sorted
+  int accelerator_count = 0;
+  double flops = 0;  // at spec precision
+  std::optional<double> carbon_free_ratio;
+  std::optional<double> carbon_intensity;
+  std::map<std::string, std::string> scheduling_node_selector;
+  std::vector<Toleration> scheduling_tolerations;
+
+  friend bool operator==(const ComputePoolStatus&, const ComputePoolStatus&) = default;
+};
+
+struct ComputePool {
+  std::string pool_namespace;
+  std::string name;
+  std::string uid;
+  std::string resource_version;
+  int64_t generation = 0;
+  bool deleting = false;  // metadata.deletionTimestamp is set
+  std::vector<std::string> finalizers;
+  ComputePoolSpec spec;
+  ComputePoolStatus status;
+
+  std::string Key() const { return pool_namespace + "/" + name; }
+  std::string BindingValue() const { return PoolBindingValue(pool_namespace, name); }
+};
+
+StatusOr<ComputePool> ComputePoolFromJson(const Json& object);
+StatusOr<ComputePoolSpec> ComputePoolSpecFromJson(const Json& spec);
+Json ToJson(const ComputePoolSpec& spec);
+// The status object as the CRD stores it (nodeCount derived).
+Json ToJson(const ComputePoolStatus& status);
+StatusOr<ComputePoolStatus> ComputePoolStatusFromJson(const Json& status);
+
+}  // namespace zhisuan::api

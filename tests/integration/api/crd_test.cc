@@ -1,0 +1,146 @@
+// The CRDs in charts/zhisuan/crds against the real API server: they install, teach `kubectl
+// explain`, store what the C++ codec writes, show the printer columns, and reject every spec in
+// the invalid-ComputePool corpus with the message the corpus file expects.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "api/compute_node.h"
+#include "api/compute_pool.h"
+#include "tests/harness/control_plane_environment.h"
+
+namespace zhisuan::api {
+namespace {
+
+using harness::SharedControlPlane;
+using ::testing::HasSubstr;
+
+class CrdTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto& plane = SharedControlPlane();
+    auto applied = plane.Kubectl({"apply", "-f", harness::SourceDir() + "/charts/zhisuan/crds/"});
+    ASSERT_EQ(applied.exit_code, 0) << applied.output;
+    auto established =
+        plane.Kubectl({"wait", "--for=condition=Established", "--timeout=60s",
+                       "crd/computepools.zhisuan.io", "crd/computenodes.zhisuan.io"});
+    ASSERT_EQ(established.exit_code, 0) << established.output;
+    plane.Kubectl({"create", "namespace", "tenant-a"});
+  }
+};
+
+TEST_F(CrdTest, KubectlExplainTeachesTheApi) {
+  auto explained = SharedControlPlane().Kubectl({"explain", "computepool.spec.carbon"});
+  ASSERT_EQ(explained.exit_code, 0) << explained.output;
+  EXPECT_THAT(explained.output, HasSubstr("Lowest acceptable carbon-free energy share"));
+  auto node = SharedControlPlane().Kubectl({"explain", "computenode.status.accelerators.product"});
+  EXPECT_THAT(node.output, HasSubstr("Canonical product name, e.g. H100-SXM5"));
+}
+
+TEST_F(CrdTest, StoresTheCodecsComputeNodeStatusAndShowsColumns) {
+  auto& plane = SharedControlPlane();
+  ComputeNodeStatus status;
+  status.agent_version = "0.1.0";
+  for (int i = 0; i < 8; ++i) {
+    AcceleratorStatus accelerator;
+    accelerator.index = i;
+    accelerator.uuid = "GPU-00000000-0000-0000-0000-00000000000" + std::to_string(i);
+    accelerator.vendor = "nvidia";
+    accelerator.product = "H100-SXM5";
+    accelerator.pci_bus_id = "0000:1" + std::to_string(i) + ":00.0";
+    accelerator.memory_bytes = 85899345920;
+    accelerator.numa_node = i / 4;
+    accelerator.healthy = i != 5;
+    if (i == 5) accelerator.reason = "Xid 79 (GPU has fallen off the bus)";
+    At(accelerator.peak_flops, Precision::kBf16) = 989.4e12;
+    At(status.peak_flops, Precision::kBf16) += 989.4e12;
+    status.accelerators.push_back(accelerator);
+  }
+  At(status.measured_flops, Precision::kBf16) = 6.1e15;
+  status.power_capacity_watts = 5600;
+  status.energy = {"hydro", "kunming-a", 8.5, 0.98};
+  status.conditions = {{"Discovered", "True", 0, "2026-11-23T00:00:00Z", "AllBackendsOk", "nvml"}};
+
+  ASSERT_EQ(plane
+                .Kubectl({"create", "-f", "-"},
+                         "apiVersion: zhisuan.io/v1alpha1\nkind: ComputeNode\n"
+                         "metadata: {name: gpu-node-1}\n")
+                .exit_code,
+            0);
+  Json patch = {{"status", ToJson(status)}};
+  auto patched = plane.Kubectl({"patch", "computenode", "gpu-node-1", "--subresource=status",
+                                "--type=merge", "-p", patch.dump()});
+  ASSERT_EQ(patched.exit_code, 0) << patched.output;
+
+  auto stored = plane.Kubectl({"get", "computenode", "gpu-node-1", "-o", "json"});
+  ASSERT_EQ(stored.exit_code, 0) << stored.output;
+  auto decoded = ComputeNodeFromJson(Json::parse(stored.output));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(ToJson(decoded->status), ToJson(status)) << "the server kept every field we wrote";
+
+  auto table = plane.Kubectl({"get", "computenodes"});
+  EXPECT_THAT(table.output, ::testing::ContainsRegex("DEVICES +HEALTHY +BF16 +CARBON-FREE"));
+  EXPECT_THAT(table.output, ::testing::ContainsRegex("gpu-node-1 +8 +7 +7915T +0.98"));
+}
+
+TEST_F(CrdTest, StoresAValidPoolAndItsStatus) {
+  auto& plane = SharedControlPlane();
+  ComputePoolSpec spec;
+  spec.vendor = "nvidia";
+  spec.products = {"H100-SXM5"};
+  spec.flops = 20e15;
+  spec.min_carbon_free_ratio = 1.0;
+  Json object = {{"apiVersion", "zhisuan.io/v1alpha1"},
+                 {"kind", "ComputePool"},
+                 {"metadata", {{"name", "h100-zero-carbon"}, {"namespace", "tenant-a"}}},
+                 {"spec", ToJson(spec)}};
+  auto created = plane.Kubectl({"create", "-f", "-", "-o", "json"}, object.dump());
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  auto pool = ComputePoolFromJson(Json::parse(created.output));
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  EXPECT_EQ(pool->spec, spec);
+
+  ComputePoolStatus status;
+  status.observed_generation = pool->generation;
+  status.conditions = {{"Ready", "False", 1, "2026-11-23T00:00:00Z", "InsufficientCapacity",
+                        "need 20P bf16; 12.4P eligible on 16 nodes in zone kunming-a"}};
+  status.flops = 0;
+  auto patched = plane.Kubectl({"patch", "computepool", "-n", "tenant-a", "h100-zero-carbon",
+                                "--subresource=status", "--type=merge", "-p",
+                                Json({{"status", ToJson(status)}}).dump()});
+  ASSERT_EQ(patched.exit_code, 0) << patched.output;
+  auto table = plane.Kubectl({"get", "cpool", "-n", "tenant-a"});
+  EXPECT_THAT(table.output, ::testing::ContainsRegex("h100-zero-carbon +0 +0 +0 .*False"));
+}
+
+// Each file in tests/fixtures/invalid-computepools starts with "# expect: <message>".
+TEST_F(CrdTest, RejectsEveryInvalidPoolWithAnActionableMessage) {
+  auto& plane = SharedControlPlane();
+  const auto corpus =
+      std::filesystem::path(harness::SourceDir()) / "tests/fixtures/invalid-computepools";
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string manifest = text.str();
+    const std::string marker = "# expect: ";
+    ASSERT_EQ(manifest.rfind(marker, 0), 0u) << entry.path() << " has no expect line";
+    const std::string expected =
+        manifest.substr(marker.size(), manifest.find('\n') - marker.size());
+    auto result = plane.Kubectl({"create", "-f", "-"}, manifest);
+    EXPECT_NE(result.exit_code, 0) << entry.path() << " was accepted";
+    EXPECT_THAT(result.output, HasSubstr(expected)) << entry.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 40);
+  auto listed = plane.Kubectl({"get", "cpool", "-n", "tenant-a", "-o", "name"});
+  EXPECT_THAT(listed.output, ::testing::Not(HasSubstr("both-flops")))
+      << "nothing from the corpus was stored";
+}
+
+}  // namespace
+}  // namespace zhisuan::api
