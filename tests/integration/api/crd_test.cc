@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "api/compute_node.h"
 #include "api/compute_pool.h"
@@ -32,11 +33,22 @@ class CrdTest : public ::testing::Test {
   }
 };
 
+// The OpenAPI document `kubectl explain` reads is published shortly after the CRD is Established.
+harness::CommandResult ExplainWhenPublished(const std::string& field) {
+  harness::CommandResult result;
+  for (int attempt = 0; attempt < 60; ++attempt) {
+    result = SharedControlPlane().Kubectl({"explain", field});
+    if (result.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return result;
+}
+
 TEST_F(CrdTest, KubectlExplainTeachesTheApi) {
-  auto explained = SharedControlPlane().Kubectl({"explain", "computepool.spec.carbon"});
+  auto explained = ExplainWhenPublished("computepool.spec.carbon");
   ASSERT_EQ(explained.exit_code, 0) << explained.output;
   EXPECT_THAT(explained.output, HasSubstr("Lowest acceptable carbon-free energy share"));
-  auto node = SharedControlPlane().Kubectl({"explain", "computenode.status.accelerators.product"});
+  auto node = ExplainWhenPublished("computenode.status.accelerators.product");
   EXPECT_THAT(node.output, HasSubstr("Canonical product name, e.g. H100-SXM5"));
 }
 
