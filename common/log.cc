@@ -23,8 +23,8 @@ char SeverityLetter(LogSeverity severity) {
 
 // Paths from the build machine are noise in a log; keep them relative to the repository root.
 std::string_view TrimSourcePath(std::string_view path) {
-  for (std::string_view root : {"/common/", "/api/", "/kube/", "/agent/", "/controller/", "/tests/",
-                                "/bench/"}) {
+  for (std::string_view root :
+       {"/common/", "/api/", "/kube/", "/agent/", "/controller/", "/tests/", "/bench/"}) {
     if (auto pos = path.rfind(root); pos != std::string_view::npos) return path.substr(pos + 1);
   }
   return path;

@@ -15,7 +15,8 @@ enum class LogSeverity { kInfo, kWarning, kError };
 void SetLogVerbosity(int verbosity);
 int LogVerbosity();
 
-// Collects one line and writes it atomically on destruction, so lines from threads never interleave.
+// Collects one line and writes it atomically on destruction, so lines from threads never
+// interleave.
 class LogLine {
  public:
   LogLine(LogSeverity severity, const char* file, int line);

@@ -94,13 +94,13 @@ inline Status UnauthenticatedError(std::string m) {
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(const T& value) : value_(value) {}  // NOLINT(google-explicit-constructor)
+  StatusOr(const T& value) : value_(value) {}        // NOLINT(google-explicit-constructor)
   StatusOr(T&& value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
   template <typename U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, Status> &&
-             !std::is_same_v<std::decay_t<U>, StatusOr>)
-  StatusOr(U&& value) : value_(T(std::forward<U>(value))) {}  // NOLINT
-  StatusOr(Status status)  // NOLINT(google-explicit-constructor)
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, Status> &&
+           !std::is_same_v<std::decay_t<U>, StatusOr>) StatusOr(U&& value)
+      : value_(T(std::forward<U>(value))) {}  // NOLINT
+  StatusOr(Status status)                     // NOLINT(google-explicit-constructor)
       : status_(status.ok() ? InternalError("StatusOr constructed from an OK status")
                             : std::move(status)) {}
 
@@ -128,10 +128,10 @@ class [[nodiscard]] StatusOr {
 #define ZHISUAN_CONCAT(a, b) ZHISUAN_CONCAT_INNER(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define ZHISUAN_RETURN_IF_ERROR(expr)                       \
-  do {                                                      \
-    ::zhisuan::Status zhisuan_status_ = (expr);             \
-    if (!zhisuan_status_.ok()) return zhisuan_status_;      \
+#define ZHISUAN_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::zhisuan::Status zhisuan_status_ = (expr);        \
+    if (!zhisuan_status_.ok()) return zhisuan_status_; \
   } while (false)
 
 // `ZHISUAN_ASSIGN_OR_RETURN(auto x, Fallible());` declares x from the value, or returns the status.
