@@ -54,6 +54,22 @@ demo: toolchain build
 demo-down:
 	@hack/demo.sh down "$(DEMO_DIR)" "$(BUILD_DIR)"
 
+FUZZ_SECONDS ?= 10
+FUZZ_DIR     ?= build-fuzz
+
+# Short libFuzzer runs of every target (clang, ASan+UBSan); `make fuzz-long` runs each for 10 min.
+fuzz: deps
+	@echo "[fuzz] building fuzzers with clang in $(FUZZ_DIR)"
+	@cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DZHISUAN_WERROR=OFF \
+	  -DZHISUAN_FUZZ=ON -DZHISUAN_SANITIZE=address,undefined -DZHISUAN_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	@cmake --build $(FUZZ_DIR) --target fuzzers -j $(JOBS)
+	@echo "[fuzz] running each fuzzer for $(FUZZ_SECONDS)s"
+	@cd $(FUZZ_DIR) && ctest -L fuzz --output-on-failure -j $(CTEST_JOBS)
+
+fuzz-long:
+	@$(MAKE) fuzz FUZZ_SECONDS=600 CTEST_JOBS=1
+
 asan:
 	@$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug \
 	  CMAKE_FLAGS="-DZHISUAN_SANITIZE=address,undefined"

@@ -37,6 +37,7 @@ constexpr std::array<Suffix, 15> kSuffixes{{
 
 // The API server caps exponents well inside double range; so do we, so nothing overflows to inf.
 constexpr int kMaxExponent = 30;
+constexpr double kMaxMagnitude = 1e30;
 
 Status Invalid(std::string_view text, std::string_view why) {
   return InvalidArgumentError(StrCat("invalid quantity \"", text, "\": ", why,
@@ -116,7 +117,9 @@ StatusOr<double> ParseQuantity(std::string_view text) {
       value *= match->multiplier;
     }
   }
-  if (!std::isfinite(value)) return Invalid(text, "out of range");
+  // Far beyond any compute or memory figure (a zettaFLOPS is 1e21), and beyond what formats back
+  // into a quantity the parser accepts.
+  if (!std::isfinite(value) || value > kMaxMagnitude) return Invalid(text, "out of range");
   return negative ? -value : value;
 }
 

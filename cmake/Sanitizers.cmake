@@ -6,3 +6,8 @@ if(ZHISUAN_SANITIZE)
     add_compile_options(-fno-sanitize-recover=undefined)
   endif()
 endif()
+
+# Fuzz builds instrument every first-party library for coverage; the fuzzers link libFuzzer itself.
+if(ZHISUAN_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
