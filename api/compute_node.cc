@@ -66,13 +66,16 @@ StatusOr<AcceleratorStatus> AcceleratorFromJson(const Json& json, size_t positio
   if (!json.is_object()) return InvalidArgumentError(StrCat(field, " is not an object"));
   AcceleratorStatus accelerator;
   try {
-    accelerator.index = json.value("index", 0);
+    ZHISUAN_ASSIGN_OR_RETURN(accelerator.index,
+                             ReadInt(json, "index", 0, field + ".index", 0, 1 << 20));
     accelerator.uuid = json.value("uuid", "");
     accelerator.vendor = json.value("vendor", "");
     accelerator.product = json.value("product", "");
     accelerator.pci_bus_id = json.value("pciBusID", "");
-    accelerator.memory_bytes = json.value("memoryBytes", int64_t{0});
-    accelerator.numa_node = json.value("numaNode", -1);
+    ZHISUAN_ASSIGN_OR_RETURN(accelerator.memory_bytes,
+                             ReadInt(json, "memoryBytes", 0, field + ".memoryBytes", 0));
+    ZHISUAN_ASSIGN_OR_RETURN(accelerator.numa_node,
+                             ReadInt(json, "numaNode", -1, field + ".numaNode", -1, 1 << 16));
     const std::string health = json.value("health", "");
     if (health != "Healthy" && health != "Unhealthy") {
       return InvalidArgumentError(StrCat(field, ".health must be Healthy or Unhealthy"));
@@ -83,9 +86,6 @@ StatusOr<AcceleratorStatus> AcceleratorFromJson(const Json& json, size_t positio
     return InvalidArgumentError(StrCat(field, " is malformed: ", error.what()));
   }
   if (accelerator.uuid.empty()) return InvalidArgumentError(StrCat(field, ".uuid is empty"));
-  if (accelerator.memory_bytes < 0) {
-    return InvalidArgumentError(StrCat(field, ".memoryBytes is negative"));
-  }
   ZHISUAN_ASSIGN_OR_RETURN(accelerator.peak_flops,
                            FlopsFromJson(json.value("peakFlops", Json()), field + ".peakFlops"));
   for (double value : accelerator.peak_flops) {
@@ -139,7 +139,9 @@ StatusOr<ComputeNode> ComputeNodeFromJson(const Json& object) {
   if (!status.is_object()) return InvalidArgumentError("status is not an object");
   try {
     node.status.agent_version = status.value("agentVersion", "");
-    node.status.power_capacity_watts = status.value("powerCapacityWatts", int64_t{0});
+    ZHISUAN_ASSIGN_OR_RETURN(
+        node.status.power_capacity_watts,
+        ReadInt(status, "powerCapacityWatts", 0, "status.powerCapacityWatts", 0, 100'000'000));
     if (status.contains("accelerators")) {
       const Json& accelerators = status["accelerators"];
       if (!accelerators.is_array())
@@ -164,6 +166,9 @@ StatusOr<ComputeNode> ComputeNodeFromJson(const Json& object) {
     node.status.energy.source = energy.value("source", "");
     node.status.energy.zone = energy.value("zone", "");
     if (energy.contains("carbonIntensity")) {
+      if (!energy["carbonIntensity"].is_number()) {
+        return InvalidArgumentError("status.energy.carbonIntensity is not a number");
+      }
       double intensity = energy["carbonIntensity"].get<double>();
       if (!std::isfinite(intensity) || intensity < 0) {
         return InvalidArgumentError("status.energy.carbonIntensity is negative");
@@ -171,6 +176,9 @@ StatusOr<ComputeNode> ComputeNodeFromJson(const Json& object) {
       node.status.energy.carbon_intensity = intensity;
     }
     if (energy.contains("carbonFreeRatio")) {
+      if (!energy["carbonFreeRatio"].is_number()) {
+        return InvalidArgumentError("status.energy.carbonFreeRatio is not a number");
+      }
       double ratio = energy["carbonFreeRatio"].get<double>();
       if (!(ratio >= 0 && ratio <= 1)) {
         return InvalidArgumentError("status.energy.carbonFreeRatio is outside 0..1");

@@ -1,5 +1,6 @@
 #include "api/compute_pool.h"
 
+#include <climits>
 #include <cmath>
 
 #include "api/quantity.h"
@@ -29,11 +30,14 @@ StatusOr<ComputePoolSpec> ComputePoolSpecFromJson(const Json& json) {
       spec.flops = *flops;
     }
     if (capacity.contains("accelerators")) {
-      int64_t count = capacity["accelerators"].get<int64_t>();
-      if (count < 1 || count > 100000) {
+      if (!capacity["accelerators"].is_number()) {
+        return InvalidArgumentError("spec.capacity.accelerators is malformed: not an integer");
+      }
+      auto count = ReadInt(capacity, "accelerators", 0, "spec.capacity.accelerators");
+      if (!count.ok() || *count < 1 || *count > 100000) {
         return InvalidArgumentError("spec.capacity.accelerators must be between 1 and 100000");
       }
-      spec.accelerators = static_cast<int>(count);
+      spec.accelerators = static_cast<int>(*count);
     }
     if (spec.flops.has_value() == spec.accelerators.has_value()) {
       return InvalidArgumentError(
@@ -49,6 +53,9 @@ StatusOr<ComputePoolSpec> ComputePoolSpecFromJson(const Json& json) {
     if (json.contains("carbon")) {
       const Json& carbon = json["carbon"];
       if (carbon.contains("minCarbonFreeRatio")) {
+        if (!carbon["minCarbonFreeRatio"].is_number()) {
+          return InvalidArgumentError("spec.carbon.minCarbonFreeRatio must be within 0..1");
+        }
         double ratio = carbon["minCarbonFreeRatio"].get<double>();
         if (!(ratio >= 0 && ratio <= 1)) {
           return InvalidArgumentError("spec.carbon.minCarbonFreeRatio must be within 0..1");
@@ -56,6 +63,9 @@ StatusOr<ComputePoolSpec> ComputePoolSpecFromJson(const Json& json) {
         spec.min_carbon_free_ratio = ratio;
       }
       if (carbon.contains("maxIntensity")) {
+        if (!carbon["maxIntensity"].is_number()) {
+          return InvalidArgumentError("spec.carbon.maxIntensity must not be negative");
+        }
         double intensity = carbon["maxIntensity"].get<double>();
         if (!(intensity >= 0) || !std::isfinite(intensity)) {
           return InvalidArgumentError("spec.carbon.maxIntensity must not be negative");
@@ -128,18 +138,26 @@ StatusOr<ComputePoolStatus> ComputePoolStatusFromJson(const Json& json) {
   if (json.is_null()) return status;
   if (!json.is_object()) return InvalidArgumentError("status is not an object");
   try {
-    status.observed_generation = json.value("observedGeneration", int64_t{0});
+    ZHISUAN_ASSIGN_OR_RETURN(status.observed_generation,
+                             ReadInt(json, "observedGeneration", 0, "status.observedGeneration"));
     for (const auto& item : json.value("conditions", Json::array())) {
       ZHISUAN_ASSIGN_OR_RETURN(auto condition, ConditionFromJson(item));
       status.conditions.push_back(std::move(condition));
     }
     status.nodes = json.value("nodes", std::vector<std::string>{});
-    status.accelerator_count = json.value("acceleratorCount", 0);
+    ZHISUAN_ASSIGN_OR_RETURN(
+        status.accelerator_count,
+        ReadInt(json, "acceleratorCount", 0, "status.acceleratorCount", 0, INT32_MAX));
     if (json.contains("flops")) {
+      if (!json["flops"].is_string()) return InvalidArgumentError("status.flops is not a quantity");
       status.flops = ParseQuantity(json["flops"].get<std::string>()).value_or(0);
     }
-    if (json.contains("carbonFreeRatio")) status.carbon_free_ratio = json["carbonFreeRatio"];
-    if (json.contains("carbonIntensity")) status.carbon_intensity = json["carbonIntensity"];
+    if (json.contains("carbonFreeRatio")) {
+      status.carbon_free_ratio = json["carbonFreeRatio"].get<double>();
+    }
+    if (json.contains("carbonIntensity")) {
+      status.carbon_intensity = json["carbonIntensity"].get<double>();
+    }
     const Json scheduling = json.value("scheduling", Json::object());
     status.scheduling_node_selector =
         scheduling.value("nodeSelector", std::map<std::string, std::string>{});
@@ -164,7 +182,8 @@ StatusOr<ComputePool> ComputePoolFromJson(const Json& object) {
     pool.name = metadata.value("name", "");
     pool.uid = metadata.value("uid", "");
     pool.resource_version = metadata.value("resourceVersion", "");
-    pool.generation = metadata.value("generation", int64_t{0});
+    ZHISUAN_ASSIGN_OR_RETURN(pool.generation,
+                             ReadInt(metadata, "generation", 0, "metadata.generation"));
     pool.deleting =
         metadata.contains("deletionTimestamp") && !metadata["deletionTimestamp"].is_null();
     pool.finalizers = metadata.value("finalizers", std::vector<std::string>{});

@@ -1,6 +1,8 @@
 #include "api/meta.h"
 
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <ctime>
 
 #include "common/strings.h"
@@ -43,7 +45,8 @@ StatusOr<Condition> ConditionFromJson(const Json& json) {
   Condition condition;
   condition.type = json.value("type", "");
   condition.status = json.value("status", "");
-  condition.observed_generation = json.value("observedGeneration", int64_t{0});
+  ZHISUAN_ASSIGN_OR_RETURN(condition.observed_generation,
+                           ReadInt(json, "observedGeneration", 0, "condition.observedGeneration"));
   condition.last_transition_time = json.value("lastTransitionTime", "");
   condition.reason = json.value("reason", "");
   condition.message = json.value("message", "");
@@ -68,6 +71,37 @@ const Condition* FindCondition(const std::vector<Condition>& conditions, std::st
     if (condition.type == type) return &condition;
   }
   return nullptr;
+}
+
+StatusOr<int64_t> ReadInt(const Json& object, std::string_view key, int64_t fallback,
+                          std::string_view field, int64_t min, int64_t max) {
+  if (!object.is_object()) return fallback;
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return fallback;
+  int64_t value = 0;
+  if (it->is_number_integer() && !it->is_number_unsigned()) {
+    value = it->get<int64_t>();
+  } else if (it->is_number_unsigned()) {
+    uint64_t unsigned_value = it->get<uint64_t>();
+    if (unsigned_value > static_cast<uint64_t>(INT64_MAX)) {
+      return InvalidArgumentError(StrCat(field, " is out of range"));
+    }
+    value = static_cast<int64_t>(unsigned_value);
+  } else if (it->is_number_float()) {
+    double number = it->get<double>();
+    // 2^63 is exactly representable; anything at or beyond it does not fit.
+    if (!(number >= -9223372036854775808.0 && number < 9223372036854775808.0) ||
+        number != std::trunc(number)) {
+      return InvalidArgumentError(StrCat(field, " is not an integer in range"));
+    }
+    value = static_cast<int64_t>(number);
+  } else {
+    return InvalidArgumentError(StrCat(field, " is not an integer"));
+  }
+  if (value < min || value > max) {
+    return InvalidArgumentError(StrCat(field, " is ", value, ", outside ", min, "..", max));
+  }
+  return value;
 }
 
 std::string FormatRfc3339(int64_t unix_seconds) {

@@ -1,6 +1,7 @@
 #pragma once
 // Shapes shared by both Zhisuan kinds: conditions, and the names that bind nodes to pools.
 
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -52,6 +53,11 @@ StatusOr<Condition> ConditionFromJson(const Json& json);
 // metav1.Condition contract), so rewriting the same condition is a no-op.
 void SetCondition(std::vector<Condition>& conditions, Condition update);
 const Condition* FindCondition(const std::vector<Condition>& conditions, std::string_view type);
+
+// Reads an integer field without undefined behaviour: a float outside int64 range, a fraction, a
+// string or anything outside [min, max] is an error naming `field`. Absent or null gives fallback.
+StatusOr<int64_t> ReadInt(const Json& object, std::string_view key, int64_t fallback,
+                          std::string_view field, int64_t min = INT64_MIN, int64_t max = INT64_MAX);
 
 // RFC 3339 with second precision in UTC, as metav1.Time serialises.
 std::string FormatRfc3339(int64_t unix_seconds);

@@ -109,7 +109,19 @@ INSTANTIATE_TEST_SUITE_P(
                         "peakFlops": {"bf16": "900E"}}]})",
                     "beyond any real accelerator"},
         HostileCase{"wrong type", R"({"accelerators": [{"uuid": 7, "health": "Healthy"}]})",
-                    "malformed"}));
+                    "malformed"},
+        // Found by fuzz_compute_node: converting this to int64 was undefined behaviour.
+        HostileCase{"float beyond int64",
+                    R"({"powerCapacityWatts": 7009999999999999999999999999999999})",
+                    "status.powerCapacityWatts is not an integer in range"},
+        HostileCase{"fractional index",
+                    R"({"accelerators": [{"uuid": "x", "health": "Healthy", "index": 1.5}]})",
+                    "index is not an integer in range"},
+        HostileCase{"negative memory",
+                    R"({"accelerators": [{"uuid": "x", "health": "Healthy", "memoryBytes": -1}]})",
+                    "memoryBytes is -1, outside"},
+        HostileCase{"ratio as string", R"({"energy": {"carbonFreeRatio": "all"}})",
+                    "carbonFreeRatio is not a number"}));
 
 TEST(ComputeNode, RejectsOversizedAcceleratorList) {
   Json object = AsObject(H100NodeStatus());
