@@ -23,6 +23,7 @@ struct DiscoveryOptions {
 // still returned: their Discover() reports the reason (Unavailable) and the agent degrades.
 std::vector<DiscoveryBackendPtr> MakeDiscoveryBackends(const DiscoveryOptions& options);
 
+// One per backend, in backend order, then one named "cpu" for DiscoverCpu.
 struct BackendResult {
   std::string backend;
   Status status;  // why a backend found nothing, for the log, the metric and ComputeNode

@@ -1,0 +1,43 @@
+#include "agent/discovery/dynamic_library.h"
+
+#include <dlfcn.h>
+
+#include <utility>
+
+#include "common/strings.h"
+
+namespace zhisuan::agent {
+
+StatusOr<DynamicLibrary> DynamicLibrary::Open(const std::string& path) {
+  // RTLD_LOCAL keeps two vendors' libraries from resolving each other's symbols.
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* reason = dlerror();
+    return UnavailableError(
+        StrCat("cannot load ", path, ": ", reason != nullptr ? reason : "unknown dlopen error"));
+  }
+  return DynamicLibrary(handle, path);
+}
+
+DynamicLibrary::DynamicLibrary(DynamicLibrary&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)), path_(std::move(other.path_)) {}
+
+DynamicLibrary& DynamicLibrary::operator=(DynamicLibrary&& other) noexcept {
+  if (this != &other) {
+    if (handle_ != nullptr) dlclose(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+DynamicLibrary::~DynamicLibrary() {
+  if (handle_ != nullptr) dlclose(handle_);
+}
+
+void* DynamicLibrary::FindRaw(const char* name) const {
+  if (handle_ == nullptr) return nullptr;
+  return dlsym(handle_, name);
+}
+
+}  // namespace zhisuan::agent

@@ -1,0 +1,42 @@
+#pragma once
+// A vendor library opened at run time with dlopen. Vendor libraries are never linked: the agent
+// image must start on nodes that lack them, and an old driver's library may lack newer symbols.
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace zhisuan::agent {
+
+// Owns one dlopen handle and closes it on destruction. Move-only.
+class DynamicLibrary {
+ public:
+  // Unavailable (with dlerror's reason) when the library cannot be loaded.
+  static StatusOr<DynamicLibrary> Open(const std::string& path);
+
+  DynamicLibrary(DynamicLibrary&& other) noexcept;
+  DynamicLibrary& operator=(DynamicLibrary&& other) noexcept;
+  DynamicLibrary(const DynamicLibrary&) = delete;
+  DynamicLibrary& operator=(const DynamicLibrary&) = delete;
+  ~DynamicLibrary();
+
+  // The symbol as a function pointer of type `Function*`, or nullptr when the library lacks it.
+  // A missing symbol means "not supported by this library version", not an error.
+  template <typename Function>
+  Function* Find(const char* name) const {
+    // POSIX guarantees a data pointer from dlsym converts to a function pointer.
+    return reinterpret_cast<Function*>(FindRaw(name));
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  DynamicLibrary(void* handle, std::string path) : handle_(handle), path_(std::move(path)) {}
+  void* FindRaw(const char* name) const;
+
+  void* handle_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace zhisuan::agent
