@@ -1,0 +1,24 @@
+#pragma once
+// The agent's modes, each wired from an AgentConfig: the long-running agent, and the one-shot
+// FLOPS measurement. main.cc only parses flags and picks one.
+
+#include <string>
+
+#include "agent/config/agent_config.h"
+
+namespace zhisuan::agent {
+
+struct KubernetesOptions;
+
+// Runs until SIGTERM or SIGINT; SIGUSR1 re-runs the FLOPS probes. Returns the process exit code.
+// The caller must have blocked those signals in every thread (BlockAgentSignals) before any
+// thread starts, so that only this function's sigwait sees them.
+// `kubernetes` decides whether the agent also publishes to Kubernetes and serves the kubelet.
+int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes);
+void BlockAgentSignals();
+
+// --measure-flops-once: runs the CPU and CUDA probes on this host and returns a JSON report with
+// measured FLOPS, peak FLOPS and their ratio per device.
+std::string MeasureFlopsOnceJson(const AgentConfig& config);
+
+}  // namespace zhisuan::agent

@@ -1,0 +1,56 @@
+#pragma once
+// The agent's configuration: defaults, then the --config file (YAML or JSON, camelCase keys), then
+// flags, which win. Everything is validated before the agent starts, and every error names the
+// flag or the config field at fault, so a bad DaemonSet spec fails at once and says why.
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/discovery/discovery.h"
+#include "agent/energy/energy_profile.h"
+#include "agent/health/device_health_tracker.h"
+#include "common/status.h"
+
+namespace zhisuan::agent {
+
+struct AgentConfig {
+  DiscoveryOptions discovery;
+  std::string libcuda_library = "libcuda.so.1";
+  std::string listen_address = ":9400";
+  std::chrono::milliseconds sample_interval{5000};
+  std::string config_file;
+  std::string energy_profile_file;
+  EnergyProfile energy_profile;
+  std::string node_name;  // empty: main fills in $NODE_NAME or the hostname
+  HealthPolicy health;
+  bool measure_flops_at_startup = true;
+  std::chrono::milliseconds flops_probe_duration{500};
+  // A device busier than this in the latest sample is not probed.
+  double flops_probe_busy_utilization_ratio = 0.05;
+  int verbosity = 0;
+
+  // One-shot modes: do the thing, print, exit.
+  bool measure_flops_once = false;
+  bool print_flops_table = false;
+  bool print_version = false;
+  bool print_help = false;
+};
+
+// Parses argv (without argv[0]). Reads the --config file through `read_file`, so tests need no
+// files. Flags take `--name=value` or `--name value`; booleans also take a bare `--name`.
+using ReadFileFn = std::function<StatusOr<std::string>(const std::string& path)>;
+StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args,
+                                       const ReadFileFn& read_file);
+
+// Applies a config file's contents over `config`. Errors name the field ("health.quietPeriod").
+Status ApplyConfigFile(std::string_view text, AgentConfig& config);
+
+// "500ms", "5s", "2m", "1h", or a bare number of seconds ("1.5").
+StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text);
+
+std::string AgentUsage();
+
+}  // namespace zhisuan::agent

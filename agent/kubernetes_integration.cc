@@ -1,0 +1,255 @@
+#include "agent/kubernetes_integration.h"
+
+#include <algorithm>
+
+#include "agent/deviceplugin/resource_naming.h"
+#include "agent/publish/compute_node_status.h"
+#include "agent/publish/node_labels.h"
+#include "common/log.h"
+#include "common/strings.h"
+#include "kube/config.h"
+#include "kube/rest_client.h"
+
+namespace zhisuan::agent {
+namespace {
+
+constexpr std::chrono::seconds kMaxRetryDelay{60};
+
+StatusOr<bool> ParseBool(std::string_view flag, std::string_view value) {
+  if (value == "true" || value == "1") return true;
+  if (value == "false" || value == "0") return false;
+  return InvalidArgumentError(StrCat("--", flag, " takes true or false, not \"", value, "\""));
+}
+
+StatusOr<std::chrono::milliseconds> ParseInterval(std::string_view flag, std::string_view value) {
+  std::string_view number = value;
+  double scale = 1000;  // bare numbers are seconds
+  if (EndsWith(number, "ms")) {
+    number.remove_suffix(2);
+    scale = 1;
+  } else if (EndsWith(number, "s")) {
+    number.remove_suffix(1);
+  } else if (EndsWith(number, "m")) {
+    number.remove_suffix(1);
+    scale = 60000;
+  }
+  auto parsed = ParseDouble(number);
+  if (!parsed || *parsed <= 0) {
+    return InvalidArgumentError(
+        StrCat("--", flag, " takes a positive duration such as 500ms or 1s, not \"", value, "\""));
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(*parsed * scale));
+}
+
+}  // namespace
+
+std::string KubernetesUsage() {
+  return R"(Kubernetes:
+  --kubeconfig=PATH          kubeconfig to use; default $KUBECONFIG, then the pod's service
+                             account, then ~/.kube/config
+  --kube-context=NAME        kubeconfig context (default: current-context)
+  --advertise=MODE           device-plugin (default): kubelet device plugins;
+                             node-status: patch Node status capacity (nodes without kubelet, kwok);
+                             none: do not advertise extended resources
+  --device-plugin-dir=DIR    kubelet device-plugin directory (default /var/lib/kubelet/device-plugins/)
+  --resource-prefix=DOMAIN   advertise as DOMAIN/<vendor>-<kind> (zhisuan.io/nvidia-gpu) instead of
+                             the vendor names (nvidia.com/gpu), to run beside a vendor plugin
+  --publish=BOOL             publish Node labels and the ComputeNode (default true)
+  --publish-interval=DUR     how often the desired state is compared with the published one; a
+                             comparison is local and writes only on change (default 1s)
+  --kubernetes=BOOL          false: no API server and no kubelet at all (default true)
+)";
+}
+
+StatusOr<KubernetesOptions> ExtractKubernetesFlags(std::vector<std::string>& args) {
+  KubernetesOptions options;
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (!StartsWith(arg, "--")) {
+      rest.push_back(args[i]);
+      continue;
+    }
+    std::string_view body = arg.substr(2);
+    std::string name(body.substr(0, body.find('=')));
+    static const std::vector<std::string> kFlags = {
+        "kubeconfig",      "kube-context", "advertise",        "device-plugin-dir",
+        "resource-prefix", "publish",      "publish-interval", "kubernetes"};
+    if (std::find(kFlags.begin(), kFlags.end(), name) == kFlags.end()) {
+      rest.push_back(args[i]);
+      continue;
+    }
+    std::string value;
+    if (body.find('=') != std::string_view::npos) {
+      value = std::string(body.substr(body.find('=') + 1));
+    } else if (name == "publish" || name == "kubernetes") {
+      value = "true";  // a bare boolean flag
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return InvalidArgumentError(StrCat("--", name, " needs a value"));
+    }
+    if (name == "kubeconfig") {
+      options.kubeconfig = value;
+    } else if (name == "kube-context") {
+      options.kube_context = value;
+    } else if (name == "advertise") {
+      if (value == "device-plugin") {
+        options.advertise = AdvertiseMode::kDevicePlugin;
+      } else if (value == "node-status") {
+        options.advertise = AdvertiseMode::kNodeStatus;
+      } else if (value == "none") {
+        options.advertise = AdvertiseMode::kNone;
+      } else {
+        return InvalidArgumentError(
+            StrCat("--advertise takes device-plugin, node-status or none, not \"", value, "\""));
+      }
+    } else if (name == "device-plugin-dir") {
+      if (value.empty()) return InvalidArgumentError("--device-plugin-dir is empty");
+      options.device_plugin_dir = value;
+    } else if (name == "resource-prefix") {
+      if (!value.empty()) ZHISUAN_RETURN_IF_ERROR(ValidateResourcePrefix(value));
+      options.resource_prefix = value;
+    } else if (name == "publish") {
+      ZHISUAN_ASSIGN_OR_RETURN(options.publish, ParseBool(name, value));
+    } else if (name == "kubernetes") {
+      ZHISUAN_ASSIGN_OR_RETURN(options.enabled, ParseBool(name, value));
+    } else if (name == "publish-interval") {
+      ZHISUAN_ASSIGN_OR_RETURN(options.publish_interval, ParseInterval(name, value));
+    }
+  }
+  args = std::move(rest);
+  return options;
+}
+
+KubernetesIntegration::KubernetesIntegration(KubernetesOptions options, std::string node_name,
+                                             const AgentStateStore& store,
+                                             DeviceHealthTracker& health, ClockPtr clock,
+                                             kube::ApiClientPtr client)
+    : options_(std::move(options)),
+      node_name_(std::move(node_name)),
+      store_(store),
+      health_(health),
+      clock_(std::move(clock)),
+      client_(std::move(client)) {}
+
+StatusOr<std::unique_ptr<KubernetesIntegration>> KubernetesIntegration::Start(
+    KubernetesOptions options, std::string node_name, const AgentStateStore& store,
+    DeviceHealthTracker& health, ClockPtr clock, kube::ApiClientPtr client) {
+  if (node_name.empty()) return InvalidArgumentError("the node name is empty (--node-name)");
+  const bool needs_api = options.publish || options.advertise == AdvertiseMode::kNodeStatus;
+  if (needs_api && client == nullptr) {
+    ZHISUAN_ASSIGN_OR_RETURN(kube::ClientConfig config,
+                             kube::ResolveClientConfig(options.kubeconfig, options.kube_context));
+    config.user_agent = StrCat("zhisuan-agent/", ZHISUAN_VERSION);
+    ZLOG(Info) << "Kubernetes API server " << config.server << " (" << config.source << ")";
+    ZHISUAN_ASSIGN_OR_RETURN(client, kube::NewRestClient(config, clock));
+  }
+  std::unique_ptr<KubernetesIntegration> integration(new KubernetesIntegration(
+      options, std::move(node_name), store, health, std::move(clock), std::move(client)));
+  KubernetesIntegration& self = *integration;
+  self.health_source_ = TrackerHealthSource(health);
+
+  const auto state = store.Load();
+  std::vector<Accelerator> accelerators;
+  for (const auto& device : state->devices) accelerators.push_back(device.accelerator);
+  if (options.advertise == AdvertiseMode::kDevicePlugin && !accelerators.empty()) {
+    DevicePluginSetOptions plugin_options{.plugin_dir = options.device_plugin_dir,
+                                          .resource_prefix = options.resource_prefix,
+                                          .watch_interval = options.device_plugin_watch_interval};
+    ZHISUAN_ASSIGN_OR_RETURN(
+        self.device_plugins_,
+        DevicePluginSet::Start(plugin_options, accelerators, *self.health_source_));
+  }
+  if (options.publish) {
+    self.publisher_ = std::make_unique<ComputeNodePublisher>(self.client_, self.node_name_);
+  }
+  if (options.advertise == AdvertiseMode::kNodeStatus) {
+    self.advertiser_ = std::make_unique<NodeResourceAdvertiser>(self.client_, self.node_name_);
+  }
+  self.health_subscription_ =
+      health.Subscribe([raw = &self](const std::string&, const DeviceHealth&) { raw->Wake(); });
+  self.thread_ = std::thread([raw = &self] { raw->Loop(); });
+  return integration;
+}
+
+KubernetesIntegration::~KubernetesIntegration() {
+  health_.Unsubscribe(health_subscription_);
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    wake_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  device_plugins_.reset();
+}
+
+void KubernetesIntegration::Wake() {
+  std::lock_guard lock(mu_);
+  woken_ = true;
+  wake_.notify_all();
+}
+
+uint64_t KubernetesIntegration::api_writes() const {
+  return (publisher_ ? publisher_->writes() : 0) + (advertiser_ ? advertiser_->writes() : 0);
+}
+
+uint64_t KubernetesIntegration::successful_passes() const {
+  std::lock_guard lock(mu_);
+  return successful_passes_;
+}
+
+bool KubernetesIntegration::PublishOnce() {
+  const auto state = store_.Load();
+  if (!state->ready) return true;  // nothing discovered yet: nothing to say
+  std::vector<Accelerator> accelerators;
+  for (const auto& device : state->devices) accelerators.push_back(device.accelerator);
+  const auto live_health = health_.Snapshot();
+  Status failure;
+  if (publisher_) {
+    DesiredPublication desired{
+        .node_name = node_name_,
+        .labels = NodeLabelsFor(accelerators),
+        .status = BuildComputeNodeStatus(*state, &live_health, clock_->WallNow())};
+    auto written = publisher_->Publish(desired);
+    if (!written.ok()) failure = written.status();
+  }
+  if (advertiser_) {
+    auto written = advertiser_->Advertise(
+        CountResources(accelerators, options_.resource_prefix, health_source_->Unhealthy()));
+    if (!written.ok() && failure.ok()) failure = written.status();
+  }
+  std::lock_guard lock(mu_);
+  if (!failure.ok()) {
+    if (failure.ToString() != last_error_) ZLOG(Warning) << failure << "; retrying";
+    last_error_ = failure.ToString();
+    return false;
+  }
+  if (!last_error_.empty()) ZLOG(Info) << "publishing to Kubernetes recovered";
+  last_error_.clear();
+  ++successful_passes_;
+  return true;
+}
+
+void KubernetesIntegration::Loop() {
+  std::chrono::milliseconds retry_delay = options_.publish_interval;
+  std::chrono::milliseconds delay{0};
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, delay, [this] { return stopping_ || woken_; });
+      if (stopping_) return;
+      woken_ = false;
+    }
+    if (PublishOnce()) {
+      retry_delay = options_.publish_interval;
+      delay = options_.publish_interval;
+    } else {
+      // Back off on failures (an unreachable or throttling server), up to a minute.
+      retry_delay = std::min<std::chrono::milliseconds>(retry_delay * 2, kMaxRetryDelay);
+      delay = retry_delay;
+    }
+  }
+}
+
+}  // namespace zhisuan::agent

@@ -1,0 +1,140 @@
+#include "agent/publish/compute_node_status.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/strings.h"
+
+namespace zhisuan::agent {
+namespace {
+
+constexpr size_t kMaxReasonLength = 256;
+
+std::string WithDetail(std::string text, const std::string& detail) {
+  if (!detail.empty()) text = StrCat(text, " (", detail, ")");
+  return text;
+}
+
+int64_t UnixSeconds(WallTime time) {
+  return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
+}
+
+api::Condition MakeCondition(std::string_view type, bool status, std::string reason,
+                             std::string message, WallTime now) {
+  api::Condition condition;
+  condition.type = std::string(type);
+  condition.status = status ? "True" : "False";
+  condition.reason = std::move(reason);
+  condition.message = std::move(message);
+  condition.last_transition_time = api::FormatRfc3339(UnixSeconds(now));
+  return condition;
+}
+
+}  // namespace
+
+std::string DescribeHealth(const DeviceHealth& health) {
+  if (health.healthy) return "";
+  std::string text;
+  switch (health.reason) {
+    case HealthReason::kCriticalXid:
+      text = WithDetail(StrCat("Xid ", health.code), health.detail);
+      break;
+    case HealthReason::kEccDoubleBit:
+      text = WithDetail("double-bit ECC error", health.detail);
+      break;
+    case HealthReason::kDeviceLost:
+      text = WithDetail("device lost", health.detail);
+      break;
+    case HealthReason::kOverTemperature:
+      text = WithDetail("over temperature", health.detail);
+      break;
+    case HealthReason::kVendorHealthCode:
+      text = WithDetail(StrCat("vendor health code ", health.code), health.detail);
+      break;
+    case HealthReason::kNone:
+      text = WithDetail("unhealthy", health.detail);
+      break;
+  }
+  if (text.size() > kMaxReasonLength) text.resize(kMaxReasonLength);
+  return text;
+}
+
+api::ComputeNodeStatus BuildComputeNodeStatus(
+    const AgentState& state, const std::map<std::string, DeviceHealth>* live_health, WallTime now) {
+  api::ComputeNodeStatus status;
+  status.agent_version = ZHISUAN_VERSION;
+
+  std::vector<const DeviceState*> devices;
+  for (const auto& device : state.devices) devices.push_back(&device);
+  std::stable_sort(devices.begin(), devices.end(), [](const DeviceState* a, const DeviceState* b) {
+    return std::pair(VendorName(a->accelerator.vendor), a->accelerator.index) <
+           std::pair(VendorName(b->accelerator.vendor), b->accelerator.index);
+  });
+
+  double power_capacity = 0;
+  std::vector<std::string> unhealthy;
+  for (const DeviceState* device : devices) {
+    const Accelerator& accelerator = device->accelerator;
+    DeviceHealth health = device->health;
+    if (live_health != nullptr) {
+      if (auto it = live_health->find(accelerator.uuid); it != live_health->end()) {
+        health = it->second;
+      }
+    }
+    api::AcceleratorStatus entry;
+    entry.index = accelerator.index;
+    entry.uuid = accelerator.uuid;
+    entry.vendor = std::string(VendorName(accelerator.vendor));
+    entry.product = accelerator.product;
+    entry.pci_bus_id = accelerator.pci_bus_id;
+    entry.memory_bytes = static_cast<int64_t>(accelerator.memory_bytes);
+    entry.numa_node = accelerator.numa_node;
+    entry.healthy = health.healthy;
+    entry.reason = DescribeHealth(health);
+    entry.peak_flops = device->peak.flops;
+    status.peak_flops = AddFlops(status.peak_flops, entry.peak_flops);
+    power_capacity += device->telemetry.power_limit_watts.value_or(0);
+    if (!entry.healthy) unhealthy.push_back(entry.uuid);
+    status.accelerators.push_back(std::move(entry));
+  }
+  for (const auto& measurement : state.measured_flops) {
+    if (measurement.target == "cpu" || !measurement.status.ok() || measurement.flops <= 0) continue;
+    At(status.measured_flops, measurement.precision) += measurement.flops;
+  }
+  status.power_capacity_watts = static_cast<int64_t>(std::llround(power_capacity));
+  status.energy.source = state.energy_profile.source;
+  status.energy.zone = state.energy_profile.zone;
+  status.energy.carbon_intensity = state.energy_profile.carbon_intensity_grams_per_kwh;
+  status.energy.carbon_free_ratio = state.energy_profile.carbon_free_ratio;
+
+  // Messages carry only stable facts (counts, backend names, uuids) so that an unchanged node
+  // produces an unchanged condition and therefore no write.
+  std::vector<std::string> failed_backends;
+  for (const auto& result : state.backend_results) {
+    if (!result.status.ok()) failed_backends.push_back(result.backend);
+  }
+  const size_t count = status.accelerators.size();
+  if (count > 0) {
+    status.conditions.push_back(
+        MakeCondition(kConditionDiscovered, true, "AcceleratorsFound",
+                      StrCat("found ", count, " accelerator", count == 1 ? "" : "s"), now));
+  } else {
+    status.conditions.push_back(MakeCondition(
+        kConditionDiscovered, false, "NoAccelerators",
+        failed_backends.empty() ? std::string("no accelerators found")
+                                : StrCat("no accelerators found; backends without results: ",
+                                         StrJoin(failed_backends, ", ")),
+        now));
+  }
+  if (unhealthy.empty()) {
+    status.conditions.push_back(MakeCondition(kConditionAcceleratorsHealthy, true, "AllHealthy",
+                                              StrCat(count, " of ", count, " healthy"), now));
+  } else {
+    status.conditions.push_back(MakeCondition(
+        kConditionAcceleratorsHealthy, false, "AcceleratorsUnhealthy",
+        StrCat(unhealthy.size(), " of ", count, " unhealthy: ", StrJoin(unhealthy, ", ")), now));
+  }
+  return status;
+}
+
+}  // namespace zhisuan::agent

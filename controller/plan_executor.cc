@@ -1,0 +1,186 @@
+#include "controller/plan_executor.h"
+
+#include "common/log.h"
+#include "common/strings.h"
+
+namespace zhisuan::controller {
+namespace {
+
+kube::ObjectReference PoolReference(std::string_view ns, std::string_view name,
+                                    std::string_view uid) {
+  return {std::string(api::kApiVersion), "ComputePool", std::string(ns), std::string(name),
+          std::string(uid)};
+}
+
+}  // namespace
+
+Json NodeBindingPatch(const NodeChange& change) {
+  Json taints = Json::array();
+  for (const auto& taint : change.taints) {
+    Json item = {{"key", taint.key}, {"effect", taint.effect}};
+    if (!taint.value.empty()) item["value"] = taint.value;
+    taints.push_back(std::move(item));
+  }
+  Json label = change.to_binding.empty() ? Json(nullptr) : Json(change.to_binding);
+  // The resourceVersion makes the server refuse the write (409) if the node changed since the
+  // plan read it; the taint list is replaced whole, which is safe for the same reason.
+  return {{"metadata",
+           {{"resourceVersion", change.resource_version},
+            {"labels", {{std::string(api::kPoolLabel), std::move(label)}}}}},
+          {"spec", {{"taints", std::move(taints)}}}};
+}
+
+Json PoolMetadataPatch(const PoolChange& change) {
+  Json metadata = {{"resourceVersion", change.resource_version}};
+  if (change.finalizers) metadata["finalizers"] = *change.finalizers;
+  if (change.impaired_since) {
+    metadata["annotations"] = {
+        {std::string(kImpairedSinceAnnotation),
+         change.impaired_since->empty() ? Json(nullptr) : Json(*change.impaired_since)}};
+  }
+  return {{"metadata", std::move(metadata)}};
+}
+
+Json PoolStatusPatch(const api::ComputePoolStatus& status) {
+  Json json = api::ToJson(status);
+  // A merge patch leaves out fields alone; absent figures must be cleared explicitly.
+  if (!status.carbon_free_ratio) json["carbonFreeRatio"] = nullptr;
+  if (!status.carbon_intensity) json["carbonIntensity"] = nullptr;
+  return {{"status", std::move(json)}};
+}
+
+PlanExecutor::PlanExecutor(kube::ApiClientPtr client, EventSink* events, std::string field_manager)
+    : client_(std::move(client)), events_(events), field_manager_(std::move(field_manager)) {}
+
+namespace {
+StatusOr<std::string> VersionOf(const StatusOr<Json>& result) {
+  if (!result.ok()) return result.status();
+  return result->value("/metadata/resourceVersion"_json_pointer, std::string());
+}
+}  // namespace
+
+StatusOr<std::string> PlanExecutor::WriteNode(const NodeChange& change) {
+  return VersionOf(client_->Patch(kube::kNodes, "", change.node, kube::PatchType::kMerge,
+                                  NodeBindingPatch(change), {field_manager_, false, ""}));
+}
+
+StatusOr<std::string> PlanExecutor::WritePoolMetadata(const PoolChange& change) {
+  auto result = client_->Patch(kube::kComputePools, change.pool_namespace, change.name,
+                               kube::PatchType::kMerge, PoolMetadataPatch(change),
+                               {field_manager_, false, ""});
+  // A pool whose last finalizer we removed is gone; that is success.
+  if (!result.ok() && kube::IsNotFound(result.status()) && change.RemovesFinalizer()) {
+    return std::string();
+  }
+  return VersionOf(result);
+}
+
+StatusOr<std::string> PlanExecutor::WritePoolStatus(const PoolChange& change) {
+  return VersionOf(client_->Patch(kube::kComputePools, change.pool_namespace, change.name,
+                                  kube::PatchType::kMerge, PoolStatusPatch(*change.status),
+                                  {field_manager_, false, "status"}));
+}
+
+void PlanExecutor::WarnIgnored(const IgnoredComputeNode& ignored) {
+  {
+    std::lock_guard lock(mu_);
+    if (!warned_.insert(StrCat(ignored.name, "@", ignored.resource_version)).second) return;
+  }
+  ZLOG(Warning) << "ignoring ComputeNode " << ignored.name << ": " << ignored.reason;
+  if (events_ == nullptr) return;
+  events_->Emit(
+      {std::string(api::kApiVersion), "ComputeNode", "", ignored.name, ignored.uid},
+      kube::EventType::kWarning, "IgnoredComputeNode",
+      StrCat("the controller ignores this ComputeNode until it is fixed: ", ignored.reason));
+}
+
+ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
+  ExecutionResult result;
+  auto fail = [&](const std::string& pool_key, const Status& status) {
+    if (pool_key.empty()) return;
+    if (kube::IsConflict(status) || kube::IsNotFound(status)) {
+      result.conflicted_pools.insert(pool_key);
+    } else {
+      result.failed_pools.insert(pool_key);
+    }
+    if (result.first_error.ok()) result.first_error = status;
+  };
+  auto failed = [&](const std::string& pool_key) {
+    return result.conflicted_pools.contains(pool_key) || result.failed_pools.contains(pool_key);
+  };
+
+  // 1. Finalizers (and the hysteresis annotation riding along) before any node is bound.
+  std::set<std::string> metadata_written;
+  for (const auto& change : plan.pool_changes) {
+    if (!change.AddsFinalizer()) continue;
+    auto written = WritePoolMetadata(change);
+    if (!written.ok()) {
+      ZLOG(Warning) << "adding finalizer to ComputePool " << change.pool_key << ": "
+                    << written.status();
+      fail(change.pool_key, written.status());
+      continue;
+    }
+    ++result.pool_writes;
+    result.written_versions[StrCat("computepools/", change.pool_key)] = *written;
+    metadata_written.insert(change.pool_key);
+  }
+
+  // 2. Nodes. A node taken by a pool whose finalizer could not be written stays as it is; the
+  // pool giving it up (if any) will release it on its next plan.
+  for (const auto& change : plan.node_changes) {
+    if (!change.to_pool.empty() && failed(change.to_pool)) continue;
+    auto written = WriteNode(change);
+    if (!written.ok()) {
+      ZLOG(Warning) << "writing binding of node " << change.node << " (" << change.from_binding
+                    << " -> " << change.to_binding << "): " << written.status();
+      fail(change.to_pool, written.status());
+      fail(change.from_pool, written.status());
+      continue;
+    }
+    ++result.node_writes;
+    result.written_versions[StrCat("nodes/", change.node)] = *written;
+  }
+
+  // 3. Pool metadata and status, only for pools whose node writes all landed.
+  for (const auto& change : plan.pool_changes) {
+    if (failed(change.pool_key)) continue;
+    if ((change.finalizers || change.impaired_since) &&
+        !metadata_written.contains(change.pool_key)) {
+      auto written = WritePoolMetadata(change);
+      if (!written.ok()) {
+        ZLOG(Warning) << "writing metadata of ComputePool " << change.pool_key << ": "
+                      << written.status();
+        fail(change.pool_key, written.status());
+        continue;
+      }
+      ++result.pool_writes;
+      result.written_versions[StrCat("computepools/", change.pool_key)] = *written;
+    }
+    if (change.status && !change.RemovesFinalizer()) {
+      auto written = WritePoolStatus(change);
+      if (!written.ok()) {
+        ZLOG(Warning) << "writing status of ComputePool " << change.pool_key << ": "
+                      << written.status();
+        fail(change.pool_key, written.status());
+        continue;
+      }
+      ++result.pool_writes;
+      result.written_versions[StrCat("computepools/", change.pool_key)] = *written;
+    }
+  }
+
+  // 4. Events, for what really happened.
+  if (events_ != nullptr) {
+    for (const auto& event : plan.events) {
+      if (failed(StrCat(event.pool_namespace, "/", event.pool_name))) continue;
+      events_->Emit(PoolReference(event.pool_namespace, event.pool_name, event.pool_uid),
+                    event.type == PlannedEvent::Type::kWarning ? kube::EventType::kWarning
+                                                               : kube::EventType::kNormal,
+                    event.reason, event.message);
+    }
+  }
+  for (const auto& ignored : plan.ignored_compute_nodes) WarnIgnored(ignored);
+  return result;
+}
+
+}  // namespace zhisuan::controller

@@ -1,0 +1,252 @@
+#include "controller/pool_controller.h"
+
+#include "common/log.h"
+#include "common/strings.h"
+
+namespace zhisuan::controller {
+namespace {
+
+constexpr char kBindingIndex[] = "binding";
+
+kube::InformerOptions InformerFor(const kube::ResourceType& type) {
+  kube::InformerOptions options;
+  options.type = type;
+  return options;
+}
+
+std::string LabelOf(const kube::ObjectPtr& object, std::string_view key) {
+  if (!object) return "";
+  const Json& labels = object->value("/metadata/labels"_json_pointer, Json::object());
+  auto it = labels.find(std::string(key));
+  return it != labels.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::optional<int64_t> VersionNumber(const std::string& resource_version) {
+  return ParseInt64(resource_version);
+}
+
+}  // namespace
+
+PoolController::PoolController(kube::ApiClientPtr client, EventSink* events,
+                               ControllerMetrics* metrics, PoolControllerOptions options,
+                               ClockPtr clock)
+    : client_(client),
+      metrics_(metrics),
+      options_(std::move(options)),
+      clock_(std::move(clock)),
+      executor_(client, events),
+      pools_(client, InformerFor(kube::kComputePools), clock_),
+      nodes_(client, InformerFor(kube::kNodes), clock_),
+      compute_nodes_(client, InformerFor(kube::kComputeNodes), clock_),
+      queue_(kube::WorkQueueOptions{}, clock_) {
+  // Pools by the label value that binds nodes to them: a node event finds its pool in O(1).
+  Status indexed = pools_.store().AddIndex(kBindingIndex, [](const Json& pool) {
+    const Json& metadata = pool.value("metadata", Json::object());
+    return std::vector<std::string>{
+        api::PoolBindingValue(metadata.value("namespace", ""), metadata.value("name", ""))};
+  });
+  if (!indexed.ok()) ZLOG(Error) << "pool index: " << indexed;
+
+  auto enqueue_pool = [this](const kube::ObjectPtr& pool) {
+    if (pool) queue_.Add(kube::ObjectKey(*pool));
+  };
+  pools_.AddEventHandlers(
+      {enqueue_pool,
+       [enqueue_pool](const kube::ObjectPtr&, const kube::ObjectPtr& pool) { enqueue_pool(pool); },
+       enqueue_pool});
+  nodes_.AddEventHandlers({[this](const kube::ObjectPtr& node) { OnNodeChange(nullptr, node); },
+                           [this](const kube::ObjectPtr& old_node, const kube::ObjectPtr& node) {
+                             OnNodeChange(old_node, node);
+                           },
+                           [this](const kube::ObjectPtr& node) { OnNodeChange(node, nullptr); }});
+  auto compute_node_changed = [this](const kube::ObjectPtr& compute_node) {
+    OnComputeNodeChange(compute_node);
+  };
+  compute_nodes_.AddEventHandlers(
+      {compute_node_changed,
+       [this](const kube::ObjectPtr& old_object, const kube::ObjectPtr& object) {
+         // Agents rewrite status on a timer; only a change the planner reads matters.
+         if (old_object && object &&
+             old_object->value("status", Json()) == object->value("status", Json())) {
+           return;
+         }
+         OnComputeNodeChange(object);
+       },
+       compute_node_changed});
+}
+
+PoolController::~PoolController() { Stop(); }
+
+void PoolController::StartInformers() {
+  pools_.Start();
+  nodes_.Start();
+  compute_nodes_.Start();
+}
+
+bool PoolController::WaitForSync(std::chrono::milliseconds timeout) const {
+  return pools_.WaitForSync(timeout) && nodes_.WaitForSync(timeout) &&
+         compute_nodes_.WaitForSync(timeout);
+}
+
+bool PoolController::HasSynced() const {
+  return pools_.HasSynced() && nodes_.HasSynced() && compute_nodes_.HasSynced();
+}
+
+void PoolController::StartWorkers() {
+  std::lock_guard lock(mu_);
+  if (workers_started_ || stopped_) return;
+  workers_started_ = true;
+  for (const auto& key : pools_.store().ListKeys()) queue_.Add(key);
+  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+    workers_.emplace_back([this] { Work(); });
+  }
+}
+
+void PoolController::Stop() {
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    workers.swap(workers_);
+  }
+  queue_.ShutDown();
+  for (auto& worker : workers) worker.join();
+  pools_.Stop();
+  nodes_.Stop();
+  compute_nodes_.Stop();
+}
+
+void PoolController::Work() {
+  while (auto key = queue_.Get()) {
+    Reconcile(*key);
+    queue_.Done(*key);
+    if (metrics_ != nullptr) metrics_->SetQueueDepth(queue_.Len());
+  }
+}
+
+void PoolController::EnqueueBinding(const std::string& binding) {
+  if (binding.empty()) return;
+  auto pools = pools_.store().ByIndex(kBindingIndex, binding);
+  if (!pools.ok()) return;
+  for (const auto& pool : *pools) queue_.Add(kube::ObjectKey(*pool));
+}
+
+void PoolController::EnqueueWaitingPools() {
+  std::vector<std::string> waiting;
+  {
+    std::lock_guard lock(mu_);
+    waiting.assign(waiting_pools_.begin(), waiting_pools_.end());
+  }
+  for (const auto& key : waiting) queue_.Add(key);
+}
+
+void PoolController::OnNodeChange(const kube::ObjectPtr& old_node,
+                                  const kube::ObjectPtr& new_node) {
+  // Kubelets rewrite node status every few seconds; skip updates the planner cannot see.
+  if (old_node && new_node) {
+    auto before = NodeInfoFromJson(*old_node), after = NodeInfoFromJson(*new_node);
+    if (before.ok() && after.ok() && before->labels == after->labels &&
+        before->ready == after->ready && before->unschedulable == after->unschedulable &&
+        before->deleting == after->deleting && before->taints == after->taints) {
+      return;
+    }
+  }
+  const std::string old_binding = LabelOf(old_node, api::kPoolLabel);
+  const std::string new_binding = LabelOf(new_node, api::kPoolLabel);
+  EnqueueBinding(old_binding);
+  if (new_binding != old_binding) EnqueueBinding(new_binding);
+  // A free node (or one just freed) is capacity for the pools that wait for some; a node just
+  // taken changes what they are told is eligible.
+  if ((new_node && new_binding.empty()) || new_binding != old_binding) EnqueueWaitingPools();
+}
+
+void PoolController::OnComputeNodeChange(const kube::ObjectPtr& compute_node) {
+  if (!compute_node) return;
+  const std::string name = compute_node->value("/metadata/name"_json_pointer, std::string());
+  kube::ObjectPtr node = nodes_.store().Get(name);
+  if (!node) return;  // the Node event will come
+  const std::string binding = LabelOf(node, api::kPoolLabel);
+  if (binding.empty()) {
+    EnqueueWaitingPools();
+  } else {
+    EnqueueBinding(binding);
+  }
+}
+
+ClusterSnapshot PoolController::Snapshot() const {
+  auto objects = [](const kube::Informer& informer) {
+    std::vector<Json> list;
+    for (const auto& object : informer.store().List()) list.push_back(*object);
+    return list;
+  };
+  return SnapshotFromObjects(objects(pools_), objects(nodes_), objects(compute_nodes_));
+}
+
+bool PoolController::CachesBehindOurWrites() {
+  std::lock_guard lock(mu_);
+  for (auto it = expected_versions_.begin(); it != expected_versions_.end();) {
+    const std::string& key = it->first;
+    kube::ObjectPtr object;
+    if (StartsWith(key, "nodes/")) {
+      object = nodes_.store().Get(key.substr(6));
+    } else {
+      object = pools_.store().Get(key.substr(13));
+    }
+    const auto cached =
+        object
+            ? VersionNumber(object->value("/metadata/resourceVersion"_json_pointer, std::string()))
+            : std::nullopt;
+    // Gone, or at (or past) what we wrote: caught up. resourceVersions are opaque by contract,
+    // but every API server in use issues etcd revisions, which only grow; when one does not
+    // parse, waiting would never end, so it counts as caught up.
+    if (!object || !cached || *cached >= it->second) {
+      it = expected_versions_.erase(it);
+    } else {
+      return true;
+    }
+  }
+  return false;
+}
+
+void PoolController::Reconcile(const std::string& pool_key) {
+  const SteadyTime started = clock_->Now();
+  if (CachesBehindOurWrites()) {
+    // Planning now would undo or repeat our last writes; the watch event is moments away.
+    queue_.AddAfter(pool_key, std::chrono::milliseconds(50));
+    return;
+  }
+  const ClusterSnapshot snapshot = Snapshot();
+  const PoolPlan plan = PlanPools(snapshot, clock_->WallNow(), options_.planner, {pool_key});
+  ExecutionResult result = executor_.Execute(plan);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, version] : result.written_versions) {
+      if (auto number = VersionNumber(version)) expected_versions_[key] = *number;
+    }
+    if (plan.waiting_pools.contains(pool_key)) {
+      waiting_pools_.insert(pool_key);
+    } else {
+      waiting_pools_.erase(pool_key);
+    }
+  }
+  if (!result.Complete()) {
+    ZLOG(Info) << "reconcile of " << pool_key << " incomplete, retrying: " << result.first_error;
+    queue_.AddRateLimited(pool_key);
+  } else {
+    queue_.Forget(pool_key);
+    auto requeue = plan.requeue_after.find(pool_key);
+    if (requeue != plan.requeue_after.end()) queue_.AddAfter(pool_key, requeue->second);
+  }
+  if (result.node_writes > 0) {
+    ZLOG(Info) << "reconciled " << pool_key << ": " << result.node_writes << " node writes, "
+               << result.pool_writes << " pool writes";
+  }
+  if (metrics_ != nullptr) {
+    metrics_->ObserveCluster(snapshot);
+    metrics_->ObserveReconcile(std::chrono::duration<double>(clock_->Now() - started).count(),
+                               result.Complete());
+  }
+}
+
+}  // namespace zhisuan::controller

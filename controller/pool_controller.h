@@ -1,0 +1,88 @@
+#pragma once
+// The ComputePool reconcile loop: informers on ComputePools, Nodes and ComputeNodes fill caches;
+// events map to the pools they affect and queue those pools' keys; workers take a key, snapshot
+// the caches, plan (PlanPools, pure) and apply (PlanExecutor). Informers run on every replica so
+// a new leader starts warm; workers run only while leading.
+//
+// Event mapping stays O(affected pools): a Node or ComputeNode change queues the pool its
+// zhisuan.io/pool label names (found through an index on the pools' binding values), and, when
+// the node is free, the pools last seen waiting for capacity. Nothing scans every pool.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "controller/controller_metrics.h"
+#include "controller/plan_executor.h"
+#include "controller/reconcile/pool_planner.h"
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "kube/workqueue.h"
+
+namespace zhisuan::controller {
+
+struct PoolControllerOptions {
+  int workers = 2;
+  PlannerConfig planner;
+};
+
+class PoolController {
+ public:
+  // `events` and `metrics` may be null.
+  PoolController(kube::ApiClientPtr client, EventSink* events, ControllerMetrics* metrics,
+                 PoolControllerOptions options, ClockPtr clock = SystemClock());
+  ~PoolController();
+  PoolController(const PoolController&) = delete;
+  PoolController& operator=(const PoolController&) = delete;
+
+  // Starts the informers (every replica).
+  void StartInformers();
+  bool WaitForSync(std::chrono::milliseconds timeout) const;
+  bool HasSynced() const;
+  // Starts the workers and queues every pool (on becoming leader).
+  void StartWorkers();
+  // Stops workers and informers; idempotent.
+  void Stop();
+
+  // One reconcile of one pool key; public for tests that drive the loop by hand.
+  void Reconcile(const std::string& pool_key);
+  size_t QueueDepth() const { return queue_.Len(); }
+
+ private:
+  void Work();
+  void OnNodeChange(const kube::ObjectPtr& old_node, const kube::ObjectPtr& new_node);
+  void OnComputeNodeChange(const kube::ObjectPtr& compute_node);
+  void EnqueueBinding(const std::string& binding);
+  void EnqueueWaitingPools();
+  ClusterSnapshot Snapshot() const;
+  // True when the caches have not yet caught up with a write this controller made, so a plan
+  // now would be made from state older than our own writes.
+  bool CachesBehindOurWrites();
+
+  const kube::ApiClientPtr client_;
+  ControllerMetrics* const metrics_;
+  const PoolControllerOptions options_;
+  const ClockPtr clock_;
+  PlanExecutor executor_;
+  kube::Informer pools_;
+  kube::Informer nodes_;
+  kube::Informer compute_nodes_;
+  kube::WorkQueue queue_;
+
+  std::mutex mu_;
+  std::set<std::string> waiting_pools_;
+  // resourceVersions our writes produced, by "nodes/<name>" or "computepools/<ns>/<name>".
+  std::map<std::string, int64_t> expected_versions_;
+  std::vector<std::thread> workers_;
+  bool workers_started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace zhisuan::controller

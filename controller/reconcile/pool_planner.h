@@ -1,0 +1,114 @@
+#pragma once
+// The heart of the controller: a pure function from what the cluster looks like (pools, nodes,
+// compute nodes, the time) to the smallest set of writes that moves it towards what the pools ask
+// for. No I/O, no clock reads, no randomness: the same snapshot always gives the same plan, and a
+// plan applied to its snapshot plans to nothing. docs/controller.md explains the semantics.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/reconcile/snapshot.h"
+
+namespace zhisuan::controller {
+
+// Hysteresis, so that a node hovering at a threshold or blinking NotReady does not churn pools.
+struct PlannerConfig {
+  // A member out of carbon policy stays this long before it is replaced...
+  std::chrono::seconds carbon_grace{600};
+  // ...unless it is this far beyond the policy, which replaces it at once. New nodes are admitted
+  // only when they meet the policy exactly, so admission and eviction thresholds differ.
+  double carbon_free_ratio_margin = 0.1;
+  double carbon_intensity_margin = 50;  // gCO2e/kWh
+  // A member that is not Ready or has an unhealthy accelerator stays this long before its capacity
+  // is written off and a spare is sought.
+  std::chrono::seconds health_grace{60};
+};
+
+// One Node write: the whole desired binding, computed against resource_version so the executor
+// can make it conditional (no node ever lands in two pools, even with two controllers).
+struct NodeChange {
+  std::string node;
+  std::string resource_version;
+  std::string from_binding;  // the zhisuan.io/pool label now; "" when unbound
+  std::string to_binding;    // the label wanted; "" to unbind
+  std::string from_pool;     // pool keys ("ns/name") for events and metrics; "" for none
+  std::string to_pool;
+  std::vector<Taint> taints;  // the full taint list wanted
+
+  friend bool operator==(const NodeChange&, const NodeChange&) = default;
+};
+
+struct PoolChange {
+  std::string pool_key;  // "ns/name"
+  std::string pool_namespace, name, uid, resource_version;
+  // The full finalizer list wanted, when it differs from the current one.
+  std::optional<std::vector<std::string>> finalizers;
+  // The kImpairedSinceAnnotation value wanted when it changed; "" removes the annotation.
+  std::optional<std::string> impaired_since;
+  std::optional<api::ComputePoolStatus> status;  // only when it differs from the current status
+
+  bool AddsFinalizer() const;
+  bool RemovesFinalizer() const;
+  bool Empty() const { return !finalizers && !impaired_since && !status; }
+  friend bool operator==(const PoolChange&, const PoolChange&) = default;
+};
+
+struct PlannedEvent {
+  enum class Type { kNormal, kWarning };
+  // The pool the event is about.
+  std::string pool_namespace, pool_name, pool_uid;
+  Type type = Type::kNormal;
+  std::string reason;  // NodeBound, NodeUnbound, PoolRepaired, Unsatisfiable
+  std::string message;
+
+  friend bool operator==(const PlannedEvent&, const PlannedEvent&) = default;
+};
+
+struct PoolPlan {
+  // Ordered for the executor: within a pool, finalizer before binds; unbinds before finalizer
+  // removal. The executor enforces that order, the planner only lists.
+  std::vector<NodeChange> node_changes;
+  std::vector<PoolChange> pool_changes;
+  std::vector<PlannedEvent> events;
+  // Carried from the snapshot so the executor warns about them; not a change.
+  std::vector<IgnoredComputeNode> ignored_compute_nodes;
+  // When the plan should be made again even if nothing changes: a grace period ends.
+  std::map<std::string, std::chrono::seconds> requeue_after;  // by pool key
+  // Pools that want capacity they could not get; the runtime re-plans them when nodes change.
+  std::set<std::string> waiting_pools;
+
+  // Nothing to write. Ignored ComputeNodes and requeues are not writes.
+  bool Empty() const { return node_changes.empty() && pool_changes.empty() && events.empty(); }
+};
+
+// Plans every pool in the snapshot, or only those in `only_pools` when it is non-empty (the
+// runtime plans the pools its queue handed it; nodes bound to other pools are simply taken).
+PoolPlan PlanPools(const ClusterSnapshot& snapshot, WallTime now, const PlannerConfig& config,
+                   const std::set<std::string>& only_pools = {});
+
+// Applies a plan to the snapshot it was made from, as the API server would after the executor
+// wrote it (resource versions aside). Tests use it to check that plans converge; the runtime never
+// does, it re-reads the cluster.
+ClusterSnapshot ApplyPlan(ClusterSnapshot snapshot, const PoolPlan& plan);
+
+// Reasons on ComputePool conditions.
+namespace reasons {
+inline constexpr std::string_view kSatisfied = "Satisfied";
+inline constexpr std::string_view kInsufficientCapacity = "InsufficientCapacity";
+inline constexpr std::string_view kPartiallySatisfied = "PartiallySatisfied";
+inline constexpr std::string_view kCapacityDegraded = "CapacityDegraded";
+inline constexpr std::string_view kCompliant = "Compliant";
+inline constexpr std::string_view kNoCarbonPolicy = "NoCarbonPolicy";
+inline constexpr std::string_view kOutOfCarbonPolicy = "OutOfCarbonPolicy";
+inline constexpr std::string_view kAllHealthy = "AllHealthy";
+inline constexpr std::string_view kUnhealthyMembers = "UnhealthyMembers";
+inline constexpr std::string_view kNoMembers = "NoMembers";
+inline constexpr std::string_view kReady = "Ready";
+inline constexpr std::string_view kDeleting = "Deleting";
+}  // namespace reasons
+
+}  // namespace zhisuan::controller

@@ -1,0 +1,180 @@
+#include "controller/reconcile/snapshot.h"
+
+#include <ctime>
+
+#include "common/log.h"
+#include "common/strings.h"
+
+namespace zhisuan::controller {
+
+std::string NodeInfo::Zone() const {
+  auto it = labels.find(std::string(kZoneLabel));
+  return it == labels.end() ? "" : it->second;
+}
+
+std::string NodeInfo::Rack() const {
+  auto it = labels.find(std::string(kRackLabel));
+  if (it == labels.end()) it = labels.find(std::string(kRackLabelFallback));
+  return it == labels.end() ? "" : it->second;
+}
+
+std::string NodeInfo::PoolBinding() const {
+  auto it = labels.find(std::string(api::kPoolLabel));
+  return it == labels.end() ? "" : it->second;
+}
+
+StatusOr<NodeInfo> NodeInfoFromJson(const Json& object) {
+  if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object()) {
+    return InvalidArgumentError("Node has no metadata");
+  }
+  NodeInfo node;
+  try {
+    const Json& metadata = object["metadata"];
+    node.name = metadata.value("name", "");
+    node.uid = metadata.value("uid", "");
+    node.resource_version = metadata.value("resourceVersion", "");
+    node.deleting =
+        metadata.contains("deletionTimestamp") && !metadata["deletionTimestamp"].is_null();
+    if (metadata.contains("labels") && metadata["labels"].is_object()) {
+      node.labels = metadata["labels"].get<std::map<std::string, std::string>>();
+    }
+    const Json spec = object.value("spec", Json::object());
+    node.unschedulable = spec.value("unschedulable", false);
+    for (const auto& taint : spec.value("taints", Json::array())) {
+      node.taints.push_back(
+          {taint.value("key", ""), taint.value("value", ""), taint.value("effect", "")});
+    }
+    const Json status = object.value("status", Json::object());
+    for (const auto& condition : status.value("conditions", Json::array())) {
+      if (condition.value("type", "") == "Ready") {
+        node.ready = condition.value("status", "") == "True";
+      }
+    }
+  } catch (const Json::exception& error) {
+    return InvalidArgumentError(StrCat("Node is malformed: ", error.what()));
+  }
+  if (node.name.empty()) return InvalidArgumentError("Node has no metadata.name");
+  return node;
+}
+
+std::optional<WallTime> ParseRfc3339(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
+      (text[10] != 'T' && text[10] != 't') || text[13] != ':' || text[16] != ':') {
+    return std::nullopt;
+  }
+  auto field = [&](size_t at, size_t length) { return ParseInt64(text.substr(at, length)); };
+  auto year = field(0, 4), month = field(5, 2), day = field(8, 2), hour = field(11, 2),
+       minute = field(14, 2), second = field(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
+  size_t at = 19;
+  if (at < text.size() && text[at] == '.') {
+    ++at;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') ++at;
+  }
+  int64_t offset_seconds = 0;
+  std::string_view zone = text.substr(at);
+  if (zone == "Z" || zone == "z") {
+    offset_seconds = 0;
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+    auto hours = ParseInt64(zone.substr(1, 2)), minutes = ParseInt64(zone.substr(4, 2));
+    if (!hours || !minutes) return std::nullopt;
+    offset_seconds = (*hours * 3600 + *minutes * 60) * (zone[0] == '+' ? 1 : -1);
+  } else {
+    return std::nullopt;
+  }
+  std::tm utc{};
+  utc.tm_year = static_cast<int>(*year - 1900);
+  utc.tm_mon = static_cast<int>(*month - 1);
+  utc.tm_mday = static_cast<int>(*day);
+  utc.tm_hour = static_cast<int>(*hour);
+  utc.tm_min = static_cast<int>(*minute);
+  utc.tm_sec = static_cast<int>(*second);
+  const int64_t seconds = static_cast<int64_t>(timegm(&utc)) - offset_seconds;
+  return WallTime(std::chrono::seconds(seconds));
+}
+
+std::string FormatWallTime(WallTime time) {
+  return api::FormatRfc3339(
+      std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count());
+}
+
+std::string EncodeImpairedSince(const std::map<std::string, WallTime>& since) {
+  Json json = Json::object();
+  for (const auto& [node, time] : since) json[node] = FormatWallTime(time);
+  return json.dump();
+}
+
+std::map<std::string, WallTime> DecodeImpairedSince(std::string_view value) {
+  std::map<std::string, WallTime> since;
+  Json json = Json::parse(value, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return {};
+  for (const auto& [node, time] : json.items()) {
+    if (!time.is_string()) return {};
+    auto parsed = ParseRfc3339(time.get<std::string>());
+    if (!parsed) return {};
+    since[node] = *parsed;
+  }
+  return since;
+}
+
+StatusOr<PoolObservation> PoolObservationFromJson(const Json& object) {
+  PoolObservation observation;
+  ZHISUAN_ASSIGN_OR_RETURN(observation.pool, api::ComputePoolFromJson(object));
+  const Json& metadata = object["metadata"];
+  if (metadata.contains("creationTimestamp") && metadata["creationTimestamp"].is_string()) {
+    observation.creation_timestamp = metadata["creationTimestamp"].get<std::string>();
+  }
+  if (metadata.contains("annotations") && metadata["annotations"].is_object()) {
+    const Json& annotations = metadata["annotations"];
+    auto it = annotations.find(std::string(kImpairedSinceAnnotation));
+    if (it != annotations.end() && it->is_string()) {
+      observation.impaired_since = DecodeImpairedSince(it->get<std::string>());
+    }
+  }
+  return observation;
+}
+
+ClusterSnapshot SnapshotFromObjects(const std::vector<Json>& pools, const std::vector<Json>& nodes,
+                                    const std::vector<Json>& compute_nodes) {
+  ClusterSnapshot snapshot;
+  for (const auto& object : pools) {
+    auto pool = PoolObservationFromJson(object);
+    if (!pool.ok()) {
+      ZLOG(Warning) << "skipping ComputePool that does not decode: " << pool.status();
+      continue;
+    }
+    snapshot.pools.push_back(std::move(pool).value());
+  }
+  for (const auto& object : nodes) {
+    auto node = NodeInfoFromJson(object);
+    if (!node.ok()) {
+      ZLOG(Warning) << "skipping Node that does not decode: " << node.status();
+      continue;
+    }
+    snapshot.nodes.push_back(std::move(node).value());
+  }
+  for (const auto& object : compute_nodes) {
+    auto compute_node = api::ComputeNodeFromJson(object);
+    if (!compute_node.ok()) {
+      IgnoredComputeNode ignored;
+      if (object.is_object() && object.contains("metadata") && object["metadata"].is_object()) {
+        const Json& metadata = object["metadata"];
+        auto text = [&](const char* key) {
+          auto it = metadata.find(key);
+          return it != metadata.end() && it->is_string() ? it->get<std::string>() : "";
+        };
+        ignored.name = text("name");
+        ignored.uid = text("uid");
+        ignored.resource_version = text("resourceVersion");
+      }
+      ignored.reason = compute_node.status().message();
+      snapshot.ignored_compute_nodes.push_back(std::move(ignored));
+      continue;
+    }
+    snapshot.compute_nodes.push_back(std::move(compute_node).value());
+  }
+  return snapshot;
+}
+
+}  // namespace zhisuan::controller

@@ -1,0 +1,97 @@
+#pragma once
+// What the pool planner observes: a read-only snapshot of ComputePools, Nodes and ComputeNodes,
+// decoded from the API objects the informers cache. Decoding lives here (not in the executor) so
+// the planner's input is plain values that tests build with fixtures, never JSON.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/compute_node.h"
+#include "api/compute_pool.h"
+#include "common/clock.h"
+
+namespace zhisuan::controller {
+
+using Json = nlohmann::json;
+
+// Pool annotation holding, per member node, when it first fell short (not Ready, an unhealthy
+// accelerator, or out of carbon policy). The planner is pure, so the hysteresis clock it needs
+// must live in the cluster: the status schema prunes unknown fields, and a Node annotation would
+// outlive the membership it describes. Value: {"node-a": "2026-11-23T03:00:00Z", ...}.
+inline constexpr std::string_view kImpairedSinceAnnotation = "zhisuan.io/impaired-since";
+
+// Node labels that name a node's topology domains. A rack is identified by zone and rack together,
+// as rack names repeat across sites.
+inline constexpr std::string_view kZoneLabel = "topology.kubernetes.io/zone";
+inline constexpr std::string_view kRackLabel = "zhisuan.io/rack";
+inline constexpr std::string_view kRackLabelFallback = "topology.kubernetes.io/rack";
+
+struct Taint {
+  std::string key, value, effect;
+  friend bool operator==(const Taint&, const Taint&) = default;
+};
+
+// The part of a core/v1 Node the planner reads.
+struct NodeInfo {
+  std::string name;
+  std::string uid;
+  std::string resource_version;
+  std::map<std::string, std::string> labels;
+  bool ready = false;
+  bool unschedulable = false;  // cordoned
+  bool deleting = false;       // metadata.deletionTimestamp is set
+  std::vector<Taint> taints;
+
+  std::string Zone() const;
+  std::string Rack() const;
+  // The value of the zhisuan.io/pool label, "" when the node is in no pool.
+  std::string PoolBinding() const;
+};
+
+StatusOr<NodeInfo> NodeInfoFromJson(const Json& object);
+
+// A ComputePool together with the metadata the planner needs beyond api::ComputePool.
+struct PoolObservation {
+  api::ComputePool pool;
+  std::string creation_timestamp;  // RFC 3339; orders pools (older pools claim nodes first)
+  std::map<std::string, WallTime> impaired_since;  // from kImpairedSinceAnnotation
+};
+
+StatusOr<PoolObservation> PoolObservationFromJson(const Json& object);
+
+// Encodes/decodes kImpairedSinceAnnotation. Decoding is lenient: a malformed value (someone edited
+// it) only restarts the grace periods, so it yields an empty map rather than an error.
+std::string EncodeImpairedSince(const std::map<std::string, WallTime>& since);
+std::map<std::string, WallTime> DecodeImpairedSince(std::string_view value);
+
+// A ComputeNode that could not be decoded; its Node is treated as having no accelerators.
+struct IgnoredComputeNode {
+  std::string name;
+  std::string resource_version;
+  std::string uid;
+  std::string reason;
+
+  friend bool operator==(const IgnoredComputeNode&, const IgnoredComputeNode&) = default;
+};
+
+struct ClusterSnapshot {
+  std::vector<PoolObservation> pools;
+  std::vector<NodeInfo> nodes;
+  std::vector<api::ComputeNode> compute_nodes;
+  std::vector<IgnoredComputeNode> ignored_compute_nodes;
+};
+
+// Builds a snapshot from cached API objects. Pools and Nodes that fail to decode are skipped with
+// a log line (the API server validated them, so this means a newer or corrupt object); ComputeNodes
+// that fail are listed in ignored_compute_nodes so the executor can emit a Warning event.
+ClusterSnapshot SnapshotFromObjects(const std::vector<Json>& pools, const std::vector<Json>& nodes,
+                                    const std::vector<Json>& compute_nodes);
+
+// RFC 3339 timestamps as metav1.Time writes them ("2026-11-23T03:00:00Z"); fractional seconds and
+// numeric offsets are accepted when parsing.
+std::optional<WallTime> ParseRfc3339(std::string_view text);
+std::string FormatWallTime(WallTime time);
+
+}  // namespace zhisuan::controller

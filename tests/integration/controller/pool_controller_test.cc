@@ -1,0 +1,441 @@
+// The zhisuan-controller binary against a real kube-apiserver: Nodes and ComputeNodes are made by
+// hand (no kubelet, no agent), the controller runs as a child process, and every assertion reads
+// the API. Each test keeps to its own nodes (label suite=<test>) and namespace, so tests do not
+// compete for nodes.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "api/compute_node.h"
+#include "api/meta.h"
+#include "common/strings.h"
+#include "kube/config.h"
+#include "kube/rest_client.h"
+#include "tests/harness/control_plane_environment.h"
+
+namespace zhisuan::controller {
+namespace {
+
+using harness::SharedControlPlane;
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+std::string ControllerBinary() {
+  const char* dir = std::getenv("ZHISUAN_BINARY_DIR");
+  return StrCat(dir != nullptr ? dir : ".", "/controller/zhisuan-controller");
+}
+
+// One zhisuan-controller process; killed with the test if the test dies.
+class ControllerProcess {
+ public:
+  ControllerProcess(std::string identity, std::vector<std::string> extra_args)
+      : identity_(std::move(identity)), extra_args_(std::move(extra_args)) {}
+  ~ControllerProcess() { Kill(); }
+
+  void Start() {
+    const std::string log =
+        StrCat(SharedControlPlane().work_dir(), "/controller-", identity_, ".log");
+    std::vector<std::string> args = {
+        ControllerBinary(),    "--kubeconfig=" + SharedControlPlane().admin_kubeconfig(),
+        "--metrics-address=0", "--leader-election-namespace=default",
+        "--health-grace=0",    "--carbon-grace=0"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(1);
+      setenv("POD_NAME", identity_.c_str(), 1);
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      std::vector<char*> argv;
+      for (auto& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  // SIGTERM and wait: the exit status.
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  const std::string& identity() const { return identity_; }
+
+ private:
+  std::string identity_;
+  std::vector<std::string> extra_args_;
+  pid_t pid_ = -1;
+};
+
+class PoolControllerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto& plane = SharedControlPlane();
+    auto applied = plane.Kubectl({"apply", "-f", harness::SourceDir() + "/charts/zhisuan/crds/"});
+    ASSERT_EQ(applied.exit_code, 0) << applied.output;
+    auto established =
+        plane.Kubectl({"wait", "--for=condition=Established", "--timeout=60s",
+                       "crd/computepools.zhisuan.io", "crd/computenodes.zhisuan.io"});
+    ASSERT_EQ(established.exit_code, 0) << established.output;
+  }
+
+  void SetUp() override {
+    auto config = kube::LoadKubeconfig(SharedControlPlane().admin_kubeconfig());
+    ASSERT_TRUE(config.ok()) << config.status();
+    auto client = kube::NewRestClient(*config);
+    ASSERT_TRUE(client.ok()) << client.status();
+    api_ = *client;
+  }
+
+  void CreateNamespace(const std::string& name) {
+    auto created =
+        api_->Create(kube::ResourceType{"", "v1", "namespaces", "Namespace", false}, "",
+                     {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}});
+    ASSERT_TRUE(created.ok() || kube::IsAlreadyExists(created.status())) << created.status();
+  }
+
+  // A Ready Node and its ComputeNode: `gpus` H100s, in `zone`, at `carbon_free`.
+  void CreateMachine(const std::string& name, const std::string& suite, const std::string& zone,
+                     double carbon_free, int gpus = 8) {
+    Json node = {
+        {"apiVersion", "v1"},
+        {"kind", "Node"},
+        {"metadata",
+         {{"name", name}, {"labels", {{"suite", suite}, {"topology.kubernetes.io/zone", zone}}}}}};
+    ASSERT_TRUE(api_->Create(kube::kNodes, "", node).ok());
+    SetNodeReady(name, true);
+    ASSERT_TRUE(api_->Create(kube::kComputeNodes, "",
+                             {{"apiVersion", "zhisuan.io/v1alpha1"},
+                              {"kind", "ComputeNode"},
+                              {"metadata", {{"name", name}}}})
+                    .ok());
+    api::ComputeNodeStatus status;
+    status.agent_version = "test";
+    for (int i = 0; i < gpus; ++i) {
+      api::AcceleratorStatus device;
+      device.index = i;
+      device.uuid = StrCat("GPU-", name, "-", i);
+      device.vendor = "nvidia";
+      device.product = "H100-SXM5";
+      api::At(device.peak_flops, api::Precision::kBf16) = 989.4e12;
+      api::At(status.peak_flops, api::Precision::kBf16) += 989.4e12;
+      status.accelerators.push_back(device);
+    }
+    status.power_capacity_watts = 10200;
+    status.energy = {"hydro", zone, carbon_free < 1 ? 400 * (1 - carbon_free) : 5.0, carbon_free};
+    SetComputeNodeStatus(name, api::ToJson(status));
+  }
+
+  void SetNodeReady(const std::string& name, bool ready) {
+    auto patched = api_->Patch(
+        kube::kNodes, "", name, kube::PatchType::kMerge,
+        {{"status",
+          {{"conditions", Json::array({{{"type", "Ready"},
+                                        {"status", ready ? "True" : "False"},
+                                        {"reason", ready ? "KubeletReady" : "KubeletNotReady"},
+                                        {"message", "set by test"}}})}}}},
+        {"", false, "status"});
+    ASSERT_TRUE(patched.ok()) << patched.status();
+  }
+
+  void SetComputeNodeStatus(const std::string& name, const Json& status) {
+    auto patched = api_->Patch(kube::kComputeNodes, "", name, kube::PatchType::kMerge,
+                               {{"status", status}}, {"", false, "status"});
+    ASSERT_TRUE(patched.ok()) << patched.status();
+  }
+
+  void SetCarbonFree(const std::string& name, double ratio) {
+    SetComputeNodeStatus(name, {{"energy", {{"carbonFreeRatio", ratio}}}});
+  }
+
+  void CreatePool(const std::string& ns, const std::string& name, const Json& spec) {
+    auto created = api_->Create(kube::kComputePools, ns,
+                                {{"apiVersion", "zhisuan.io/v1alpha1"},
+                                 {"kind", "ComputePool"},
+                                 {"metadata", {{"name", name}, {"namespace", ns}}},
+                                 {"spec", spec}});
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
+
+  Json Pool(const std::string& ns, const std::string& name) {
+    auto pool = api_->Get(kube::kComputePools, ns, name);
+    return pool.ok() ? *pool : Json();
+  }
+
+  std::string Condition(const Json& pool, const std::string& type, const std::string& field) {
+    for (const auto& condition : pool.value("/status/conditions"_json_pointer, Json::array())) {
+      if (condition.value("type", "") == type) return condition.value(field, "");
+    }
+    return "";
+  }
+
+  // Nodes of `suite` labelled for `binding`, sorted.
+  std::vector<std::string> BoundNodes(const std::string& suite, const std::string& binding) {
+    std::vector<std::string> names;
+    kube::ListOptions options;
+    options.label_selector = StrCat("suite=", suite, ",zhisuan.io/pool=", binding);
+    auto list = api_->List(kube::kNodes, "", options);
+    if (!list.ok()) return names;
+    for (const auto& node : list->items) {
+      names.push_back(node["metadata"]["name"].get<std::string>());
+      // Label and taint always travel together.
+      bool tainted = false;
+      for (const auto& taint : node.value("/spec/taints"_json_pointer, Json::array())) {
+        tainted = tainted || (taint.value("key", "") == "zhisuan.io/pool" &&
+                              taint.value("value", "") == binding &&
+                              taint.value("effect", "") == "NoSchedule");
+      }
+      EXPECT_TRUE(tainted) << names.back() << " is labelled without the taint";
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  // Polls `done` every 200 ms for up to `timeout`.
+  static bool Eventually(const std::function<bool()>& done,
+                         std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return done();
+  }
+
+  static kube::ListOptions Selecting(std::string selector) {
+    kube::ListOptions options;
+    options.label_selector = std::move(selector);
+    return options;
+  }
+
+  kube::ApiClientPtr api_;
+};
+
+TEST_F(PoolControllerTest, BindsZeroCarbonNodesAndExplainsUnsatisfiablePools) {
+  CreateNamespace("green");
+  for (int i = 0; i < 3; ++i) CreateMachine(StrCat("green-yaan-", i), "green", "yaan", 1.0);
+  for (int i = 0; i < 3; ++i) CreateMachine(StrCat("green-ordos-", i), "green", "ordos", 0.2);
+  const int metrics_port = harness::PickFreePort();
+  const std::string metrics = StrCat("http://127.0.0.1:", metrics_port);
+  ControllerProcess controller("green", {"--leader-election-id=green",
+                                         StrCat("--metrics-address=127.0.0.1:", metrics_port)});
+  controller.Start();
+
+  CreatePool("green", "zero",
+             {{"capacity", {{"accelerators", 16}}},
+              {"carbon", {{"minCarbonFreeRatio", 1.0}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "green"}}}}}});
+  CreatePool(
+      "green", "huge",
+      {{"capacity", {{"flops", "1E"}}}, {"nodeSelector", {{"matchLabels", {{"suite", "green"}}}}}});
+
+  ASSERT_TRUE(Eventually([&] {
+    return Condition(Pool("green", "zero"), "Ready", "status") == "True";
+  })) << Pool("green", "zero").dump(2);
+  const Json zero = Pool("green", "zero");
+  EXPECT_EQ(zero["status"]["nodes"], Json::array({"green-yaan-0", "green-yaan-1"}));
+  EXPECT_EQ(zero["status"]["acceleratorCount"], 16);
+  EXPECT_EQ(zero["status"]["carbonFreeRatio"], 1.0);
+  EXPECT_EQ(zero["status"]["observedGeneration"], zero["metadata"]["generation"]);
+  EXPECT_EQ(zero["metadata"]["finalizers"], Json::array({"zhisuan.io/pool-cleanup"}));
+  EXPECT_EQ(BoundNodes("green", "green.zero"),
+            (std::vector<std::string>{"green-yaan-0", "green-yaan-1"}));
+
+  // Once "zero" holds its nodes, "huge" is told what is left: the other four nodes.
+  ASSERT_TRUE(Eventually([&] {
+    return StartsWith(Condition(Pool("green", "huge"), "CapacitySatisfied", "message"),
+                      "need 1E bf16; only 31.66P bf16 eligible");
+  })) << Pool("green", "huge").dump(2);
+  EXPECT_EQ(Condition(Pool("green", "huge"), "CapacitySatisfied", "reason"),
+            "InsufficientCapacity");
+  EXPECT_THAT(Condition(Pool("green", "huge"), "CapacitySatisfied", "message"),
+              HasSubstr("nodes not eligible: 2 in other pools"));
+  EXPECT_TRUE(BoundNodes("green", "green.huge").empty());
+
+  // What the pools hold and what is free, as Prometheus sees it.
+  auto scrape = [&](const std::string& path) {
+    return harness::RunCommand(
+        {"/usr/bin/curl", "-sS", "-o", "/dev/stdout", "-w", "\n%{http_code}", metrics + path});
+  };
+  ASSERT_TRUE(Eventually([&] {
+    return scrape("/metrics")
+               .output.find(R"(zhisuan_pool_ready{namespace="green",pool="zero"} 1)") !=
+           std::string::npos;
+  })) << scrape("/metrics").output;
+  const std::string text = scrape("/metrics").output;
+  EXPECT_THAT(text, HasSubstr(R"(zhisuan_pool_nodes{namespace="green",pool="zero"} 2)"));
+  EXPECT_THAT(text, HasSubstr(R"(zhisuan_pool_ready{namespace="green",pool="huge"} 0)"));
+  EXPECT_THAT(text, HasSubstr("zhisuan_controller_is_leader 1"));
+  EXPECT_THAT(text, HasSubstr(R"(zhisuan_cluster_flops{precision="bf16",state="bound"})"));
+  EXPECT_THAT(text, HasSubstr("zhisuan_controller_reconcile_duration_seconds_count"));
+  EXPECT_THAT(scrape("/healthz").output, ::testing::EndsWith("200"));
+  EXPECT_THAT(scrape("/readyz").output, ::testing::EndsWith("200"));
+  EXPECT_EQ(controller.Stop(), 0);
+}
+
+TEST_F(PoolControllerTest, RepairsResizesAndCleansUp) {
+  CreateNamespace("life");
+  for (int i = 0; i < 4; ++i) CreateMachine(StrCat("life-", i), "life", "kunming-a", 1.0);
+  ControllerProcess controller("life", {"--leader-election-id=life"});
+  controller.Start();
+  CreatePool("life", "p",
+             {{"capacity", {{"accelerators", 16}}},
+              {"carbon", {{"minCarbonFreeRatio", 0.9}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "life"}}}}}});
+  const std::vector<std::string> first = {"life-0", "life-1"};
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("life", "life.p") == first; }));
+
+  // A member turns NotReady: a spare replaces it (health grace 0 for the test).
+  SetNodeReady("life-1", false);
+  const std::vector<std::string> repaired = {"life-0", "life-2"};
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("life", "life.p") == repaired; }))
+      << Pool("life", "p").dump(2);
+
+  // A member's energy turns dirty: the last spare replaces it.
+  SetCarbonFree("life-0", 0.3);
+  const std::vector<std::string> green = {"life-2", "life-3"};
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("life", "life.p") == green; }))
+      << Pool("life", "p").dump(2);
+  ASSERT_TRUE(
+      Eventually([&] { return Condition(Pool("life", "p"), "Ready", "status") == "True"; }));
+
+  // Grow beyond what is eligible: all-or-nothing keeps what it has and says what is missing.
+  auto grown = api_->Patch(kube::kComputePools, "life", "p", kube::PatchType::kMerge,
+                           {{"spec", {{"capacity", {{"accelerators", 32}}}}}});
+  ASSERT_TRUE(grown.ok()) << grown.status();
+  ASSERT_TRUE(Eventually([&] {
+    return Condition(Pool("life", "p"), "CapacitySatisfied", "reason") == "CapacityDegraded";
+  })) << Pool("life", "p").dump(2);
+  EXPECT_EQ(BoundNodes("life", "life.p"), green);
+  // The carbon recovers on life-0 and life-1 comes back: the pool grows onto them.
+  SetCarbonFree("life-0", 1.0);
+  SetNodeReady("life-1", true);
+  const std::vector<std::string> all = {"life-0", "life-1", "life-2", "life-3"};
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("life", "life.p") == all; }));
+
+  // Shrink to one node.
+  ASSERT_TRUE(api_->Patch(kube::kComputePools, "life", "p", kube::PatchType::kMerge,
+                          {{"spec", {{"capacity", {{"accelerators", 8}}}}}})
+                  .ok());
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("life", "life.p").size() == 1; }));
+  ASSERT_TRUE(Eventually([&] {
+    const Json pool = Pool("life", "p");
+    return pool.value("/status/nodeCount"_json_pointer, 0) == 1 &&
+           pool["status"]["observedGeneration"] == pool["metadata"]["generation"];
+  }));
+
+  // Delete: every label and taint goes, then the pool itself.
+  ASSERT_TRUE(api_->Delete(kube::kComputePools, "life", "p").ok());
+  ASSERT_TRUE(Eventually([&] { return Pool("life", "p").is_null(); }));
+  auto nodes = api_->List(kube::kNodes, "", Selecting("suite=life"));
+  ASSERT_TRUE(nodes.ok());
+  for (const auto& node : nodes->items) {
+    EXPECT_FALSE(node["metadata"]["labels"].contains("zhisuan.io/pool")) << node.dump();
+    for (const auto& taint : node.value("/spec/taints"_json_pointer, Json::array())) {
+      EXPECT_NE(taint.value("key", ""), "zhisuan.io/pool") << node.dump();
+    }
+  }
+  EXPECT_EQ(controller.Stop(), 0);
+}
+
+TEST_F(PoolControllerTest, TwoReplicasAndACrashNeverPutANodeInTwoPools) {
+  CreateNamespace("race");
+  for (int i = 0; i < 30; ++i) {
+    CreateMachine(StrCat("race-", i < 10 ? "0" : "", i), "race", i % 2 ? "a" : "b", 1.0);
+  }
+  ControllerProcess first("race-1", {"--leader-election-id=race"});
+  ControllerProcess second("race-2", {"--leader-election-id=race"});
+  first.Start();
+  second.Start();
+  for (int i = 0; i < 50; ++i) {
+    Json spec = {{"capacity", {{"accelerators", 8 * (1 + i % 3)}}},
+                 {"nodeSelector", {{"matchLabels", {{"suite", "race"}}}}}};
+    if (i % 5 == 0) spec["allocation"] = "Partial";
+    CreatePool("race", StrCat("p", i), spec);
+  }
+  // Kill whichever replica leads once binding is under way, and bring it back.
+  ASSERT_TRUE(Eventually([&] {
+    auto list = api_->List(kube::kNodes, "", Selecting("suite=race,zhisuan.io/pool"));
+    return list.ok() && list->items.size() >= 3;
+  }));
+  auto lease = api_->Get(kube::kLeases, "default", "race");
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  const std::string leader = lease->value("/spec/holderIdentity"_json_pointer, std::string());
+  ControllerProcess& killed = leader == first.identity() ? first : second;
+  ASSERT_TRUE(leader == first.identity() || leader == second.identity()) << leader;
+  killed.Kill();
+  killed.Start();
+
+  // Converged: every pool's status matches the labels, no node is in two pools' statuses, and
+  // all-or-nothing pools are whole or empty.
+  auto converged = [&](std::string* why) {
+    auto pools = api_->List(kube::kComputePools, "race", {});
+    if (!pools.ok() || pools->items.size() != 50) return false;
+    std::map<std::string, std::string> owner;
+    for (const auto& pool : pools->items) {
+      const std::string name = pool["metadata"]["name"];
+      if (pool.value("/status/observedGeneration"_json_pointer, 0) != 1) {
+        *why = name + " not observed";
+        return false;
+      }
+      std::vector<std::string> status_nodes =
+          pool.value("/status/nodes"_json_pointer, std::vector<std::string>{});
+      if (status_nodes != BoundNodes("race", "race." + name)) {
+        *why = name + " status disagrees with the labels";
+        return false;
+      }
+      for (const auto& node : status_nodes) {
+        if (!owner.emplace(node, name).second) {
+          ADD_FAILURE() << node << " is in " << owner[node] << " and " << name;
+        }
+      }
+      const bool satisfied = Condition(pool, "CapacitySatisfied", "status") == "True";
+      if (pool["spec"]["allocation"] == "AllOrNothing" && !satisfied && !status_nodes.empty()) {
+        *why = name + " is half bound";
+        return false;
+      }
+    }
+    return owner.size() == 30;  // every node is used: Partial pools soak up the remainder
+  };
+  std::string why;
+  EXPECT_TRUE(Eventually([&] { return converged(&why); }, std::chrono::seconds(120))) << why;
+  EXPECT_EQ(first.Stop(), 0);
+  EXPECT_EQ(second.Stop(), 0);
+}
+
+TEST(ControllerFlags, BadFlagsExitNonZeroNamingTheFlag) {
+  auto result = harness::RunCommand({ControllerBinary(), "--workers=zero"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.output, HasSubstr("--workers=zero"));
+  result = harness::RunCommand({ControllerBinary(), "--carbon-grace=soon"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.output, HasSubstr("--carbon-grace"));
+  result = harness::RunCommand({ControllerBinary(), "--no-such-flag=1"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.output, HasSubstr("unknown flag --no-such-flag"));
+}
+
+}  // namespace
+}  // namespace zhisuan::controller

@@ -1,0 +1,18 @@
+# The agent's core: FLOPS, health, energy, config, metrics. Discovery registers its own tests in
+# discovery.cmake.
+set(ZHISUAN_AGENT_CORE_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
+zhisuan_test(agent_flops_test
+  SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/peak_flops_table_test.cc
+          ${ZHISUAN_AGENT_CORE_TEST_DIR}/flops_probe_test.cc
+          ${ZHISUAN_AGENT_CORE_TEST_DIR}/measured_flops_scheduler_test.cc
+  LIBS zhisuan_agent)
+zhisuan_test(agent_health_test
+  SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/device_health_tracker_test.cc LIBS zhisuan_agent)
+zhisuan_test(agent_energy_test
+  SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/energy_profile_test.cc LIBS zhisuan_agent)
+zhisuan_test(agent_config_test
+  SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/agent_config_test.cc LIBS zhisuan_agent)
+zhisuan_test(agent_metrics_test
+  SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/metrics_test.cc
+          ${ZHISUAN_AGENT_CORE_TEST_DIR}/http_server_test.cc
+  LIBS zhisuan_agent)

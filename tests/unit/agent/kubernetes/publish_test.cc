@@ -1,0 +1,291 @@
+// The publish side: labels, the status built from an AgentState, the pure planner, and the
+// publisher against the in-memory API server (write only on change, zero writes on restart).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "agent/publish/compute_node_publisher.h"
+#include "agent/publish/compute_node_status.h"
+#include "agent/publish/node_labels.h"
+#include "agent/publish/publish_planner.h"
+#include "tests/unit/agent/kubernetes/inventories.h"
+#include "tests/unit/kube/fake_api_client.h"
+
+namespace zhisuan::agent {
+namespace {
+
+using ::testing::ElementsAre;
+using testing::MakeAccelerator;
+using testing::MakeAccelerators;
+using testing::MakeState;
+using ::testing::Pair;
+
+const WallTime kNow = WallTime(std::chrono::seconds(1795000000));
+
+DeviceHealth Unhealthy(HealthReason reason, uint64_t code = 0, std::string detail = "") {
+  DeviceHealth health;
+  health.healthy = false;
+  health.reason = reason;
+  health.code = code;
+  health.detail = std::move(detail);
+  return health;
+}
+
+TEST(NodeLabelsTest, HomogeneousNodeGetsFiveStableLabels) {
+  EXPECT_THAT(
+      NodeLabelsFor(MakeAccelerators(Vendor::kNvidia)),
+      ElementsAre(Pair("zhisuan.io/accelerator-count", "8"),
+                  Pair("zhisuan.io/accelerator-memory", "80Gi"),
+                  Pair("zhisuan.io/architecture", "hopper"),
+                  Pair("zhisuan.io/product", "H100-SXM5"), Pair("zhisuan.io/vendor", "nvidia")));
+  EXPECT_EQ(NodeLabelsFor(MakeAccelerators(Vendor::kAmd))["zhisuan.io/accelerator-memory"],
+            "192Gi");
+}
+
+TEST(NodeLabelsTest, MixedNodeIsLabelledForItsMajorityGroup) {
+  auto accelerators = MakeAccelerators(Vendor::kAmd, 2);
+  for (int i = 0; i < 3; ++i) accelerators.push_back(MakeAccelerator(Vendor::kNvidia, i));
+  auto labels = NodeLabelsFor(accelerators);
+  EXPECT_EQ(labels["zhisuan.io/vendor"], "nvidia");
+  EXPECT_EQ(labels["zhisuan.io/accelerator-count"], "3");
+  // A tie goes to the first vendor alphabetically, whatever the discovery order.
+  accelerators.pop_back();
+  EXPECT_EQ(NodeLabelsFor(accelerators)["zhisuan.io/vendor"], "amd");
+}
+
+TEST(NodeLabelsTest, NoAcceleratorsNoLabels) { EXPECT_TRUE(NodeLabelsFor({}).empty()); }
+
+TEST(ComputeNodeStatusTest, CarriesInventoryHealthFlopsPowerEnergyAndConditions) {
+  AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  std::map<std::string, DeviceHealth> live;
+  live[state.devices[3].accelerator.uuid] =
+      Unhealthy(HealthReason::kCriticalXid, 79, "GPU has fallen off the bus");
+  auto status = BuildComputeNodeStatus(state, &live, kNow);
+  ASSERT_EQ(status.accelerators.size(), 8u);
+  EXPECT_EQ(status.HealthyAcceleratorCount(), 7);
+  EXPECT_EQ(status.accelerators[3].reason, "Xid 79 (GPU has fallen off the bus)");
+  EXPECT_EQ(status.accelerators[3].product, "H100-SXM5");
+  EXPECT_EQ(status.accelerators[3].numa_node, 0);
+  EXPECT_DOUBLE_EQ(At(status.peak_flops, Precision::kBf16),
+                   8 * At(state.devices[0].peak.flops, Precision::kBf16));
+  EXPECT_GT(At(status.peak_flops, Precision::kBf16), 7e15);
+  EXPECT_DOUBLE_EQ(At(status.measured_flops, Precision::kBf16), 8 * 700e12);
+  EXPECT_EQ(status.power_capacity_watts, 5600);
+  EXPECT_EQ(status.energy.source, "hydro");
+  EXPECT_EQ(status.energy.carbon_free_ratio, 0.97);
+  const api::Condition* healthy = api::FindCondition(status.conditions, "AcceleratorsHealthy");
+  ASSERT_NE(healthy, nullptr);
+  EXPECT_EQ(healthy->status, "False");
+  EXPECT_EQ(healthy->reason, "AcceleratorsUnhealthy");
+  EXPECT_EQ(api::FindCondition(status.conditions, "Discovered")->status, "True");
+}
+
+// A Node as the server returns it after the agent applied `labels`, with managedFields.
+Json NodeWithAppliedLabels(const NodeLabels& labels, const std::string& manager) {
+  Json fields = Json::object();
+  Json node_labels = {{"kubernetes.io/hostname", "gpu-node-1"}};
+  for (const auto& [key, value] : labels) {
+    fields["f:" + key] = Json::object();
+    node_labels[key] = value;
+  }
+  return {{"apiVersion", "v1"},
+          {"kind", "Node"},
+          {"metadata",
+           {{"name", "gpu-node-1"},
+            {"uid", "node-uid-1"},
+            {"labels", node_labels},
+            {"managedFields",
+             Json::array({{{"manager", "kubelet"}, {"operation", "Update"}},
+                          {{"manager", manager},
+                           {"operation", "Apply"},
+                           {"fieldsV1", {{"f:metadata", {{"f:labels", fields}}}}}}})}}}};
+}
+
+DesiredPublication Desired(const AgentState& state) {
+  std::vector<Accelerator> accelerators;
+  for (const auto& device : state.devices) accelerators.push_back(device.accelerator);
+  return {"gpu-node-1", NodeLabelsFor(accelerators), BuildComputeNodeStatus(state, nullptr, kNow)};
+}
+
+TEST(PublishPlannerTest, LabelsAppliedByReadsManagedFields) {
+  Json node = NodeWithAppliedLabels({{"zhisuan.io/vendor", "nvidia"}}, "zhisuan-agent");
+  EXPECT_THAT(LabelsAppliedBy(node, "zhisuan-agent"), ElementsAre("zhisuan.io/vendor"));
+  EXPECT_TRUE(LabelsAppliedBy(node, "someone-else").empty());
+}
+
+TEST(PublishPlannerTest, NothingToWriteWhenTheServerShowsWhatTheAgentWants) {
+  const AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  const DesiredPublication desired = Desired(state);
+  ObservedObjects observed;
+  observed.node = NodeWithAppliedLabels(desired.labels, "zhisuan-agent");
+  observed.compute_node = Json{
+      {"apiVersion", "zhisuan.io/v1alpha1"},
+      {"kind", "ComputeNode"},
+      {"metadata",
+       {{"name", "gpu-node-1"},
+        {"generation", 1},
+        {"resourceVersion", "42"},
+        {"ownerReferences", Json::array({NodeOwnerReference("gpu-node-1", "node-uid-1")})}}},
+      {"status",
+       api::ToJson(StabiliseStatus(desired.status, Json{{"metadata", {{"generation", 1}}}}, {}))}};
+  // A later pass: time moved on, the measurement wobbled by 2 %: still nothing to write.
+  AgentState later = state;
+  for (auto& measurement : later.measured_flops) measurement.flops *= 1.02;
+  DesiredPublication again = desired;
+  again.status = BuildComputeNodeStatus(later, nullptr, kNow + std::chrono::hours(1));
+  EXPECT_TRUE(PlanPublish(again, observed).Empty());
+
+  // A device going unhealthy changes the status only.
+  std::map<std::string, DeviceHealth> live;
+  live[state.devices[0].accelerator.uuid] = Unhealthy(HealthReason::kEccDoubleBit);
+  again.status = BuildComputeNodeStatus(later, &live, kNow + std::chrono::hours(1));
+  PublishPlan plan = PlanPublish(again, observed);
+  EXPECT_FALSE(plan.node_labels);
+  EXPECT_FALSE(plan.compute_node);
+  ASSERT_TRUE(plan.compute_node_status);
+  const Json& status = (*plan.compute_node_status)["status"];
+  EXPECT_EQ(status["healthyAcceleratorCount"], 7);
+  EXPECT_EQ(status["accelerators"][0]["reason"], "double-bit ECC error");
+  // The changed condition carries the new transition time, the unchanged one keeps its old one.
+  for (const auto& condition : status["conditions"]) {
+    if (condition["type"] == "AcceleratorsHealthy") {
+      EXPECT_EQ(condition["lastTransitionTime"], api::FormatRfc3339(1795003600));
+    } else {
+      EXPECT_EQ(condition["lastTransitionTime"], api::FormatRfc3339(1795000000));
+    }
+    EXPECT_EQ(condition["observedGeneration"], 1);
+  }
+}
+
+TEST(PublishPlannerTest, FirstPublicationWritesLabelsOwnerAndStatus) {
+  const AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  ObservedObjects observed;
+  observed.node = Json{{"metadata", {{"name", "gpu-node-1"}, {"uid", "node-uid-1"}}}};
+  PublishPlan plan = PlanPublish(Desired(state), observed);
+  ASSERT_TRUE(plan.node_labels);
+  EXPECT_EQ((*plan.node_labels)["metadata"]["labels"]["zhisuan.io/product"], "H100-SXM5");
+  ASSERT_TRUE(plan.compute_node);
+  EXPECT_EQ((*plan.compute_node)["metadata"]["ownerReferences"],
+            Json::array({{{"apiVersion", "v1"},
+                          {"kind", "Node"},
+                          {"name", "gpu-node-1"},
+                          {"uid", "node-uid-1"}}}));
+  ASSERT_TRUE(plan.compute_node_status);
+  EXPECT_EQ((*plan.compute_node_status)["status"]["acceleratorCount"], 8);
+  // Without the Node nothing can be planned: its uid owns the ComputeNode.
+  EXPECT_TRUE(PlanPublish(Desired(state), ObservedObjects{}).Empty());
+}
+
+TEST(PublishPlannerTest, LabelDiffAndReleaseFollowManagedFields) {
+  const AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  DesiredPublication desired = Desired(state);
+  ObservedObjects observed;
+  observed.node = NodeWithAppliedLabels(desired.labels, "zhisuan-agent");
+  EXPECT_FALSE(PlanPublish(desired, observed).node_labels);
+  // A changed value is written.
+  desired.labels["zhisuan.io/accelerator-count"] = "7";
+  EXPECT_TRUE(PlanPublish(desired, observed).node_labels);
+  // A label the agent holds but no longer wants is released by an apply without it.
+  desired = Desired(state);
+  desired.labels.erase("zhisuan.io/architecture");
+  auto plan = PlanPublish(desired, observed);
+  ASSERT_TRUE(plan.node_labels);
+  EXPECT_FALSE((*plan.node_labels)["metadata"]["labels"].contains("zhisuan.io/architecture"));
+  // The same keys held by another manager are not the agent's to remove: no write.
+  desired = Desired(state);
+  observed.node = NodeWithAppliedLabels(desired.labels, "someone-else");
+  (*observed.node)["metadata"]["managedFields"].push_back(
+      NodeWithAppliedLabels(desired.labels, "zhisuan-agent")["metadata"]["managedFields"][1]);
+  (*observed.node)["metadata"]["labels"]["zhisuan.io/pool"] = "tenant-a.pool";
+  EXPECT_FALSE(PlanPublish(desired, observed).node_labels);
+}
+
+TEST(PublishPlannerTest, ForeignOwnerOrRecreatedNodeRewritesTheOwnerReference) {
+  const AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  ObservedObjects observed;
+  observed.node = Json{{"metadata", {{"name", "gpu-node-1"}, {"uid", "node-uid-2"}}}};
+  observed.compute_node =
+      Json{{"metadata",
+            {{"name", "gpu-node-1"},
+             {"ownerReferences", Json::array({NodeOwnerReference("gpu-node-1", "node-uid-1")})}}}};
+  auto plan = PlanPublish(Desired(state), observed);
+  ASSERT_TRUE(plan.compute_node);
+  EXPECT_EQ((*plan.compute_node)["metadata"]["ownerReferences"][0]["uid"], "node-uid-2");
+}
+
+TEST(PublishPlannerTest, SameStatusIgnoresEmptySpellingsButNotValues) {
+  EXPECT_TRUE(SameStatus(Json{{"energy", Json::object()}, {"conditions", Json::array()}, {"a", 1}},
+                         Json{{"a", 1.0}}));
+  EXPECT_FALSE(SameStatus(Json{{"a", 1}}, Json{{"a", 2}}));
+}
+
+class PublisherTest : public ::testing::Test {
+ protected:
+  PublisherTest() : server_(std::make_shared<kube::FakeApiClient>()) {
+    auto node = server_->Create(
+        kube::kNodes, "",
+        Json{{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", "gpu-node-1"}}}});
+    EXPECT_TRUE(node.ok()) << node.status();
+  }
+  int Writes() const { return server_->CallCount(kube::FakeApiClient::Verb::kPatch); }
+
+  std::shared_ptr<kube::FakeApiClient> server_;
+};
+
+TEST_F(PublisherTest, WritesOnceThenOnlyOnChangeAndNothingAfterARestart) {
+  AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  ComputeNodePublisher publisher(server_, "gpu-node-1");
+  auto first = publisher.Publish(Desired(state));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, 3);  // labels, ComputeNode with owner, status
+  auto stored = server_->Peek(kube::kComputeNodes, "", "gpu-node-1");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ((*stored)["status"]["acceleratorCount"], 8);
+  EXPECT_EQ((*stored)["metadata"]["ownerReferences"][0]["uid"],
+            server_->Peek(kube::kNodes, "", "gpu-node-1").value()["metadata"]["uid"]);
+  EXPECT_EQ(server_->Peek(kube::kNodes, "", "gpu-node-1")
+                .value()["metadata"]["labels"]["zhisuan.io/vendor"],
+            "nvidia");
+
+  // Steady state: no writes however often it is asked.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(publisher.Publish(Desired(state)).value_or(-1), 0);
+  EXPECT_EQ(Writes(), 3);
+
+  // A restarted agent reads the objects and, with nothing changed, writes nothing.
+  ComputeNodePublisher restarted(server_, "gpu-node-1");
+  EXPECT_EQ(restarted.Publish(Desired(state)).value_or(-1), 0);
+  EXPECT_EQ(Writes(), 3);
+
+  // A health change is exactly one status write.
+  state.devices[2].health = Unhealthy(HealthReason::kDeviceLost);
+  EXPECT_EQ(restarted.Publish(Desired(state)).value_or(-1), 1);
+  EXPECT_EQ(server_->Peek(kube::kComputeNodes, "", "gpu-node-1")
+                .value()["status"]["healthyAcceleratorCount"],
+            7);
+  EXPECT_EQ(Writes(), 4);
+}
+
+TEST_F(PublisherTest, AFailedWriteIsRetriedAfterReadingTheServerAgain) {
+  const AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kAmd));
+  ComputeNodePublisher publisher(server_, "gpu-node-1");
+  server_->InjectError(kube::FakeApiClient::Verb::kPatch, UnavailableError("etcd leader lost"), 1,
+                       "computenodes.zhisuan.io");
+  auto failed = publisher.Publish(Desired(state));
+  EXPECT_FALSE(failed.ok());
+  const int gets = server_->CallCount(kube::FakeApiClient::Verb::kGet);
+  auto retried = publisher.Publish(Desired(state));
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(server_->CallCount(kube::FakeApiClient::Verb::kGet), gets + 2);
+  EXPECT_TRUE(server_->Peek(kube::kComputeNodes, "", "gpu-node-1"));
+  EXPECT_EQ(publisher.Publish(Desired(state)).value_or(-1), 0);
+}
+
+TEST_F(PublisherTest, MissingNodeIsAnError) {
+  ComputeNodePublisher publisher(server_, "no-such-node");
+  auto result = publisher.Publish(Desired(MakeState("x", MakeAccelerators(Vendor::kNvidia))));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Writes(), 0);
+}
+
+}  // namespace
+}  // namespace zhisuan::agent

@@ -1,0 +1,249 @@
+// The sampler and the collectors end to end on a scripted node: two H100s behind a fake backend,
+// a failing NVML backend, an energy profile, FLOPS measurements. Also checks docs/metrics.md
+// against the families the collectors actually produce.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "agent/metrics/collector.h"
+#include "agent/metrics/metrics_exposition.h"
+#include "agent/metrics/sampler.h"
+#include "common/strings.h"
+#include "tests/unit/agent/fake_backend.h"
+
+namespace zhisuan::agent {
+namespace {
+
+using testing::FakeBackend;
+using testing::MakeH100;
+
+class FixedProbe final : public FlopsProbe {
+ public:
+  std::string_view Name() const override { return "fixed"; }
+  StatusOr<std::vector<FlopsMeasurement>> Measure(const SkipDevicePredicate&) override {
+    FlopsMeasurement cpu;
+    cpu.target = "cpu";
+    cpu.precision = Precision::kFp32;
+    cpu.kernel = "avx2-fma";
+    cpu.flops = 128e9;  // half of the fixture CPU's 256 GFLOP/s peak
+    FlopsMeasurement gpu;
+    gpu.target = "0000:10:00.0";
+    gpu.precision = Precision::kBf16;
+    gpu.kernel = "mma-m16n8k16-bf16";
+    gpu.flops = 494.7e12;  // half of H100 SXM5's bf16 peak
+    return std::vector<FlopsMeasurement>{cpu, gpu};
+  }
+};
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  MetricsTest()
+      : clock_(std::make_shared<FakeClock>()),
+        health_(HealthPolicy{}, clock_),
+        energy_(Profile(), "", MakeRootedFileReader("")) {
+    backend_.accelerators = {MakeH100(0), MakeH100(1)};
+    for (const auto& a : backend_.accelerators) {
+      DeviceTelemetry t;
+      t.utilization_ratio = 0.5;
+      t.memory_used_bytes = 1e9;
+      t.power_watts = 350;
+      t.power_limit_watts = 700;
+      t.energy_joules = 12345;
+      t.temperature_celsius = 60;
+      t.clock_mhz = 1755;
+      backend_.telemetry[a.uuid] = t;
+    }
+    std::vector<FlopsProbePtr> probes;
+    probes.push_back(std::make_unique<FixedProbe>());
+    flops_ = std::make_unique<MeasuredFlopsScheduler>(std::move(probes), nullptr, clock_);
+    flops_->RunOnce();
+    SamplerSources sources;
+    sources.discover = [this] {
+      NodeInventory inventory;
+      inventory.accelerators = *backend_.Discover();
+      inventory.cpu.model = "Test CPU";
+      inventory.cpu.vendor_id = "GenuineIntel";
+      inventory.cpu.physical_cores = 2;
+      inventory.cpu.max_mhz = 2000;
+      inventory.cpu.isa_flags = {"avx2", "fma", "avx512f"};
+      inventory.backend_results = {{"fake", OkStatus()},
+                                   {"nvml", UnavailableError("libnvidia-ml.so.1 not found")}};
+      return inventory;
+    };
+    sources.backends = {&backend_};
+    sources.health = &health_;
+    sources.energy = &energy_;
+    sources.peak_table = &PeakFlopsTable::BuiltIn();
+    sources.flops = flops_.get();
+    sampler_ = std::make_unique<Sampler>(SamplerOptions{"node-a", std::chrono::seconds(5)}, sources,
+                                         store_, clock_);
+  }
+
+  static EnergyProfile Profile() {
+    EnergyProfile profile;
+    profile.source = "hydro";
+    profile.zone = "cn-sichuan";
+    profile.carbon_intensity_grams_per_kwh = 360;
+    profile.carbon_free_ratio = 0.9;
+    return profile;
+  }
+
+  std::string Scrape() { return MetricsExposition(store_, MakeDefaultCollectors()).Render(); }
+
+  std::shared_ptr<FakeClock> clock_;
+  FakeBackend backend_;
+  DeviceHealthTracker health_;
+  EnergyProfileSource energy_;
+  std::unique_ptr<MeasuredFlopsScheduler> flops_;
+  AgentStateStore store_;
+  std::unique_ptr<Sampler> sampler_;
+};
+
+constexpr char kGpu0[] = R"(uuid="GPU-00000000",index="0",vendor="nvidia",product="H100-SXM5")";
+
+TEST_F(MetricsTest, NotReadyBeforeDiscoveryThenReadyWithPeaksHealthAndProfile) {
+  EXPECT_FALSE(store_.Load()->ready);
+  sampler_->Discover();
+  auto state = store_.Load();
+  EXPECT_TRUE(state->ready);
+  EXPECT_EQ(state->node_name, "node-a");
+  ASSERT_EQ(state->devices.size(), 2u);
+  EXPECT_EQ(state->devices[0].peak.method, PeakFlopsMethod::kTable);
+  EXPECT_TRUE(state->devices[0].health.healthy);
+  EXPECT_EQ(state->energy_profile.source, "hydro");
+  EXPECT_EQ(state->errors_total.at("discovery"), 1u);  // the NVML backend failed
+  EXPECT_DOUBLE_EQ(state->AcceleratorPowerWatts(), 700);
+  EXPECT_DOUBLE_EQ(state->AcceleratorPeakTotal()[static_cast<size_t>(Precision::kBf16)],
+                   2 * 989.4e12);
+}
+
+TEST_F(MetricsTest, ScrapeExportsTelemetryFlopsHealthEnergyAndSelfMetrics) {
+  sampler_->Discover();
+  const std::string text = Scrape();
+  for (const std::string& line : {
+           StrCat("zhisuan_device_power_watts{", kGpu0, "} 350"),
+           StrCat("zhisuan_device_utilization_ratio{", kGpu0, "} 0.5"),
+           StrCat("zhisuan_device_energy_joules_total{", kGpu0, "} 12345"),
+           StrCat("zhisuan_device_temperature_celsius{", kGpu0, "} 60"),
+           StrCat("zhisuan_device_clock_hertz{", kGpu0, "} 1755000000"),
+           StrCat("zhisuan_device_healthy{", kGpu0, "} 1"),
+           StrCat("zhisuan_device_health_faults_total{", kGpu0, ",reason=\"xid\"} 0"),
+           StrCat("zhisuan_device_peak_flops{", kGpu0,
+                  R"(,method="table",precision="bf16"} 989400000000000)"),
+           StrCat("zhisuan_device_measured_to_peak_ratio{", kGpu0,
+                  R"(,precision="bf16",kernel="mma-m16n8k16-bf16"} 0.5)"),
+           std::string(
+               R"(zhisuan_cpu_measured_to_peak_ratio{precision="fp32",kernel="avx2-fma"} 0.5)"),
+           std::string(
+               R"(zhisuan_node_peak_flops{kind="accelerator",precision="bf16"} 1978800000000000)"),
+           std::string(R"(zhisuan_node_peak_flops{kind="cpu",precision="fp32"} 256000000000)"),
+           std::string(R"(zhisuan_node_accelerators{health="healthy"} 2)"),
+           std::string(R"(zhisuan_energy_profile_info{source="hydro",zone="cn-sichuan"} 1)"),
+           std::string("zhisuan_energy_carbon_intensity_grams_per_joule 0.0001"),
+           std::string(R"(zhisuan_agent_discovery_backend_success{backend="nvml"} 0)"),
+           std::string(R"(zhisuan_agent_errors_total{component="discovery"} 1)"),
+           std::string(R"(zhisuan_agent_errors_total{component="telemetry"} 0)"),
+           std::string(R"(zhisuan_agent_collector_success{collector="power"} 1)"),
+           std::string("zhisuan_agent_ready 1"),
+       }) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << "missing: " << line << "\n" << text;
+  }
+  // 2 x 350 W at 360 g/kWh = 0.07 g/s (printed with all 17 digits, so compared numerically).
+  const std::string emissions = "\nzhisuan_node_accelerator_carbon_emissions_grams_per_second ";
+  const size_t at = text.find(emissions);
+  ASSERT_NE(at, std::string::npos);
+  const size_t value_at = at + emissions.size();
+  const auto value = ParseDouble(text.substr(value_at, text.find('\n', value_at) - value_at));
+  ASSERT_TRUE(value.has_value());
+  EXPECT_NEAR(*value, 0.07, 1e-12);
+}
+
+TEST_F(MetricsTest, FailingTelemetryCountsAnErrorAndMarksTelemetryCollectorsUnsuccessful) {
+  backend_.sample_errors["GPU-00000001"] = UnavailableError("NVML_ERROR_GPU_IS_LOST");
+  sampler_->Discover();
+  const std::string text = Scrape();
+  EXPECT_NE(text.find(R"(zhisuan_agent_errors_total{component="telemetry"} 1)"), std::string::npos);
+  EXPECT_NE(text.find(R"(zhisuan_agent_collector_success{collector="power"} 0)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(zhisuan_agent_collector_success{collector="health"} 1)"),
+            std::string::npos);
+  // The healthy device still reports.
+  EXPECT_NE(text.find(StrCat("zhisuan_device_power_watts{", kGpu0, "} 350")), std::string::npos);
+}
+
+TEST_F(MetricsTest, HealthEventsFromBackendsReachTheSnapshotOnTheNextTick) {
+  sampler_->Discover();
+  backend_.Push({"GPU-00000000", HealthEvent::Kind::kXid, 79, "fallen off the bus"});
+  sampler_->SampleOnce();
+  const std::string text = Scrape();
+  EXPECT_NE(text.find(StrCat("zhisuan_device_healthy{", kGpu0, "} 0")), std::string::npos);
+  EXPECT_NE(text.find(StrCat("zhisuan_device_unhealthy_reason{", kGpu0, ",reason=\"xid\"} 1")),
+            std::string::npos);
+  EXPECT_NE(text.find(StrCat("zhisuan_device_health_faults_total{", kGpu0, ",reason=\"xid\"} 1")),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(zhisuan_node_accelerators{health="unhealthy"} 1)"), std::string::npos);
+}
+
+TEST_F(MetricsTest, NamesArePrefixedCountersEndInTotalAndLabelsAreBounded) {
+  sampler_->Discover();
+  const std::set<std::string> allowed_labels = {
+      "uuid",   "index",  "vendor",     "product",      "precision", "method",
+      "kernel", "reason", "collector",  "component",    "backend",   "probe",
+      "kind",   "health", "pci_bus_id", "architecture", "numa_node", "source",
+      "zone",   "model",  "vendor_id",  "version"};
+  for (const auto& family : MetricsExposition(store_, MakeDefaultCollectors()).Collect()) {
+    EXPECT_TRUE(StartsWith(family.name, "zhisuan_")) << family.name;
+    EXPECT_EQ(family.type == prometheus::MetricType::Counter, EndsWith(family.name, "_total"))
+        << family.name;
+    EXPECT_FALSE(family.help.empty()) << family.name;
+    for (const auto& metric : family.metric) {
+      for (const auto& label : metric.label) {
+        EXPECT_TRUE(allowed_labels.contains(label.name)) << family.name << " " << label.name;
+      }
+    }
+  }
+}
+
+// docs/metrics.md is the one metric catalogue: every family the collectors produce is listed with
+// its type and unit, and nothing else is.
+TEST_F(MetricsTest, CatalogueMatchesTheCode) {
+  sampler_->Discover();
+  const char* source_dir = std::getenv("ZHISUAN_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr);
+  std::ifstream in(std::string(source_dir) + "/docs/metrics.md");
+  ASSERT_TRUE(in) << "docs/metrics.md missing";
+  // | `zhisuan_name` | gauge | unit | labels | description |
+  const std::regex row(R"(^\| `(zhisuan_[a-z0-9_]+)` \| (gauge|counter) \| ([^|]+) \|)");
+  std::map<std::string, std::string> documented;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::smatch match;
+    if (!std::regex_search(line, match, row)) continue;
+    EXPECT_FALSE(std::string(StripWhitespace(match[3].str())).empty()) << match[1];
+    EXPECT_TRUE(documented.emplace(match[1], match[2]).second) << "listed twice: " << match[1];
+  }
+  std::map<std::string, std::string> exported;
+  for (const auto& family : MetricsExposition(store_, MakeDefaultCollectors()).Collect()) {
+    exported.emplace(family.name,
+                     family.type == prometheus::MetricType::Counter ? "counter" : "gauge");
+  }
+  for (const auto& [name, type] : exported) {
+    auto it = documented.find(name);
+    if (it == documented.end()) {
+      ADD_FAILURE() << name << " is exported but not in docs/metrics.md";
+    } else {
+      EXPECT_EQ(it->second, type) << name;
+    }
+  }
+  for (const auto& [name, type] : documented) {
+    EXPECT_TRUE(exported.contains(name)) << name << " is documented but not exported";
+  }
+}
+
+}  // namespace
+}  // namespace zhisuan::agent

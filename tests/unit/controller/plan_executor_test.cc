@@ -1,0 +1,206 @@
+#include "controller/plan_executor.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/strings.h"
+#include "tests/unit/controller/pool_fixtures.h"
+#include "tests/unit/kube/fake_api_client.h"
+
+namespace zhisuan::controller {
+namespace {
+
+using kube::FakeApiClient;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+struct RecordedEvent {
+  std::string kind, name, type, reason, message;
+};
+
+class RecordingEventSink final : public EventSink {
+ public:
+  void Emit(const kube::ObjectReference& object, kube::EventType type, std::string_view reason,
+            std::string_view message) override {
+    events.push_back({object.kind, object.name,
+                      type == kube::EventType::kWarning ? "Warning" : "Normal", std::string(reason),
+                      std::string(message)});
+  }
+  std::vector<std::string> Reasons() const {
+    std::vector<std::string> reasons;
+    for (const auto& event : events) reasons.push_back(event.reason);
+    return reasons;
+  }
+  std::vector<RecordedEvent> events;
+};
+
+Json NodeObject(std::string name, std::string zone) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Node"},
+          {"metadata", {{"name", name}, {"labels", {{"topology.kubernetes.io/zone", zone}}}}},
+          {"spec", {{"taints", Json::array({{{"key", "gpu"}, {"effect", "NoSchedule"}}})}}},
+          {"status", {{"conditions", Json::array({{{"type", "Ready"}, {"status", "True"}}})}}}};
+}
+
+Json ComputeNodeObject(std::string name) {
+  api::ComputeNode node =
+      fixtures::MakeComputeNode(name).Accelerators(8, "H100-SXM5", "989.4T").Obj();
+  return {{"apiVersion", "zhisuan.io/v1alpha1"},
+          {"kind", "ComputeNode"},
+          {"metadata", {{"name", name}}},
+          {"status", api::ToJson(node.status)}};
+}
+
+Json PoolObject(std::string ns, std::string name, int accelerators) {
+  return {{"apiVersion", "zhisuan.io/v1alpha1"},
+          {"kind", "ComputePool"},
+          {"metadata", {{"namespace", ns}, {"name", name}}},
+          {"spec", {{"capacity", {{"accelerators", accelerators}}}}}};
+}
+
+class PlanExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (int i = 1; i <= 3; ++i) {
+      ASSERT_TRUE(api_->Create(kube::kNodes, "", NodeObject(StrCat("n", i), "a")).ok());
+      ASSERT_TRUE(api_->Create(kube::kComputeNodes, "", ComputeNodeObject(StrCat("n", i))).ok());
+    }
+  }
+
+  ClusterSnapshot Snapshot() {
+    return SnapshotFromObjects(api_->Objects(kube::kComputePools), api_->Objects(kube::kNodes),
+                               api_->Objects(kube::kComputeNodes));
+  }
+  PoolPlan Plan() { return PlanPools(Snapshot(), fixtures::T0(), PlannerConfig{}); }
+  Json Node(std::string_view name) { return *api_->Peek(kube::kNodes, "", name); }
+  Json Pool(std::string_view ns, std::string_view name) {
+    return api_->Peek(kube::kComputePools, ns, name).value_or(Json());
+  }
+
+  std::shared_ptr<FakeApiClient> api_ = std::make_shared<FakeApiClient>();
+  RecordingEventSink events_;
+  PlanExecutor executor_{api_, &events_};
+};
+
+TEST_F(PlanExecutorTest, BindsWritesStatusAndConvergesToAnEmptyPlan) {
+  ASSERT_TRUE(api_->Create(kube::kComputePools, "team-a", PoolObject("team-a", "train", 16)).ok());
+  ExecutionResult result = executor_.Execute(Plan());
+  EXPECT_TRUE(result.Complete()) << result.first_error;
+  EXPECT_EQ(result.node_writes, 2);
+  EXPECT_EQ(result.pool_writes, 2);  // finalizer, status
+
+  const Json n1 = Node("n1");
+  EXPECT_EQ(n1["metadata"]["labels"]["zhisuan.io/pool"], "team-a.train");
+  EXPECT_EQ(n1["spec"]["taints"], Json::parse(R"([{"key": "gpu", "effect": "NoSchedule"},
+                            {"key": "zhisuan.io/pool", "value": "team-a.train",
+                             "effect": "NoSchedule"}])"));
+  EXPECT_FALSE(Node("n3")["metadata"]["labels"].contains("zhisuan.io/pool"));
+
+  const Json pool = Pool("team-a", "train");
+  EXPECT_EQ(pool["metadata"]["finalizers"], Json::array({"zhisuan.io/pool-cleanup"}));
+  EXPECT_EQ(pool["status"]["nodes"], Json::array({"n1", "n2"}));
+  EXPECT_EQ(pool["status"]["acceleratorCount"], 16);
+  EXPECT_EQ(pool["status"]["scheduling"]["nodeSelector"]["zhisuan.io/pool"], "team-a.train");
+  EXPECT_THAT(events_.Reasons(), ElementsAre("NodeBound", "NodeBound"));
+  EXPECT_EQ(events_.events[0].kind, "ComputePool");
+
+  // Level-triggered and idempotent: the next plan, from what was written, is empty.
+  const int patches = api_->CallCount(FakeApiClient::Verb::kPatch);
+  PoolPlan again = Plan();
+  EXPECT_TRUE(again.Empty());
+
+  executor_.Execute(again);
+  EXPECT_EQ(api_->CallCount(FakeApiClient::Verb::kPatch), patches);
+}
+
+TEST_F(PlanExecutorTest, ConflictOnANodeLeavesStatusAndEventsForTheNextPlan) {
+  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("t", "p", 16)).ok());
+  PoolPlan plan = Plan();
+  // Someone else writes n1 after the plan read it.
+  Json n1 = Node("n1");
+  n1["metadata"]["labels"]["other"] = "write";
+  ASSERT_TRUE(api_->Update(kube::kNodes, n1).ok());
+
+  ExecutionResult result = executor_.Execute(plan);
+  EXPECT_THAT(result.conflicted_pools, ElementsAre("t/p"));
+  EXPECT_TRUE(kube::IsConflict(result.first_error)) << result.first_error;
+  EXPECT_FALSE(Node("n1")["metadata"]["labels"].contains("zhisuan.io/pool"));
+  EXPECT_FALSE(Pool("t", "p").contains("status"));
+  EXPECT_THAT(events_.Reasons(), IsEmpty());
+
+  // Re-planned from fresh state, it completes.
+  result = executor_.Execute(Plan());
+  EXPECT_TRUE(result.Complete()) << result.first_error;
+  EXPECT_EQ(Node("n1")["metadata"]["labels"]["zhisuan.io/pool"], "t.p");
+  EXPECT_TRUE(Plan().Empty());
+}
+
+TEST_F(PlanExecutorTest, NoNodeIsBoundBeforeTheFinalizerIsWritten) {
+  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("t", "p", 8)).ok());
+  api_->InjectError(FakeApiClient::Verb::kPatch, UnavailableError("etcd leader changed"), 1,
+                    "computepools.zhisuan.io");
+  ExecutionResult result = executor_.Execute(Plan());
+  EXPECT_THAT(result.failed_pools, ElementsAre("t/p"));
+  EXPECT_EQ(result.node_writes, 0);
+  EXPECT_EQ(api_->CallCount(FakeApiClient::Verb::kPatch), 1);
+  EXPECT_FALSE(Node("n1")["metadata"]["labels"].contains("zhisuan.io/pool"));
+}
+
+TEST_F(PlanExecutorTest, DeletionUnbindsThenRemovesFinalizerAndThePoolGoes) {
+  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("t", "p", 8)).ok());
+  ASSERT_TRUE(executor_.Execute(Plan()).Complete());
+  ASSERT_EQ(Node("n1")["metadata"]["labels"]["zhisuan.io/pool"], "t.p");
+  ASSERT_TRUE(api_->Delete(kube::kComputePools, "t", "p").ok());
+  ASSERT_TRUE(Pool("t", "p").is_object()) << "the finalizer holds it";
+
+  // An unbind that fails keeps the finalizer.
+  api_->InjectError(FakeApiClient::Verb::kPatch, UnavailableError("timeout"), 1, "nodes");
+  ExecutionResult result = executor_.Execute(Plan());
+  EXPECT_THAT(result.failed_pools, ElementsAre("t/p"));
+  EXPECT_TRUE(Pool("t", "p").is_object());
+
+  result = executor_.Execute(Plan());
+  EXPECT_TRUE(result.Complete()) << result.first_error;
+  EXPECT_TRUE(Pool("t", "p").is_null());
+  const Json n1 = Node("n1");
+  EXPECT_FALSE(n1["metadata"]["labels"].contains("zhisuan.io/pool"));
+  EXPECT_EQ(n1["spec"]["taints"], Json::parse(R"([{"key": "gpu", "effect": "NoSchedule"}])"));
+}
+
+TEST_F(PlanExecutorTest, WarnsOnceAboutAnUndecodableComputeNode) {
+  Json broken = ComputeNodeObject("n9");
+  broken["status"]["accelerators"] = "many";
+  ASSERT_TRUE(api_->Create(kube::kComputeNodes, "", broken).ok());
+  PoolPlan plan = Plan();
+  EXPECT_TRUE(plan.Empty());
+  executor_.Execute(plan);
+  executor_.Execute(Plan());
+  ASSERT_EQ(events_.events.size(), 1u);
+  EXPECT_EQ(events_.events[0].kind, "ComputeNode");
+  EXPECT_EQ(events_.events[0].name, "n9");
+  EXPECT_EQ(events_.events[0].type, "Warning");
+  EXPECT_EQ(events_.events[0].reason, "IgnoredComputeNode");
+}
+
+TEST(PoolStatusPatch, ClearsCarbonFiguresThatAreGone) {
+  api::ComputePoolStatus status;
+  const Json patch = PoolStatusPatch(status);
+  EXPECT_TRUE(patch["status"]["carbonFreeRatio"].is_null());
+  EXPECT_TRUE(patch["status"].contains("carbonFreeRatio"));
+  status.carbon_free_ratio = 0.5;
+  EXPECT_EQ(PoolStatusPatch(status)["status"]["carbonFreeRatio"], 0.5);
+}
+
+TEST(NodeBindingPatch, UnbindDeletesTheLabelAndCarriesTheResourceVersion) {
+  NodeChange change;
+  change.node = "n1";
+  change.resource_version = "77";
+  change.from_binding = "t.p";
+  const Json patch = NodeBindingPatch(change);
+  EXPECT_EQ(patch["metadata"]["resourceVersion"], "77");
+  EXPECT_TRUE(patch["metadata"]["labels"]["zhisuan.io/pool"].is_null());
+  EXPECT_EQ(patch["spec"]["taints"], Json::array());
+}
+
+}  // namespace
+}  // namespace zhisuan::controller

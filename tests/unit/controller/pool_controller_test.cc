@@ -1,0 +1,104 @@
+// The reconcile loop (informers -> queue -> plan -> executor) against the in-memory API server.
+// It runs on real threads, so it waits with bounded polls; the planning itself is covered with
+// fake time in pool_planner_test.cc.
+#include "controller/pool_controller.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <thread>
+
+#include "common/strings.h"
+#include "tests/unit/controller/pool_fixtures.h"
+#include "tests/unit/kube/fake_api_client.h"
+
+namespace zhisuan::controller {
+namespace {
+
+using kube::FakeApiClient;
+
+Json NodeObject(const std::string& name, bool ready) {
+  return {
+      {"apiVersion", "v1"},
+      {"kind", "Node"},
+      {"metadata", {{"name", name}}},
+      {"status",
+       {{"conditions", Json::array({{{"type", "Ready"}, {"status", ready ? "True" : "False"}}})}}}};
+}
+
+Json ComputeNodeObject(const std::string& name) {
+  api::ComputeNode node =
+      fixtures::MakeComputeNode(name).Accelerators(8, "H100-SXM5", "989.4T").Obj();
+  return {{"apiVersion", "zhisuan.io/v1alpha1"},
+          {"kind", "ComputeNode"},
+          {"metadata", {{"name", name}}},
+          {"status", api::ToJson(node.status)}};
+}
+
+Json PoolObject(const std::string& name, const std::string& created) {
+  return {{"apiVersion", "zhisuan.io/v1alpha1"},
+          {"kind", "ComputePool"},
+          {"metadata", {{"namespace", "t"}, {"name", name}, {"creationTimestamp", created}}},
+          {"spec", {{"capacity", {{"accelerators", 8}}}}}};
+}
+
+bool Eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 200; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return done();
+}
+
+class PoolControllerTest : public ::testing::Test {
+ protected:
+  std::string Binding(const std::string& node) {
+    auto object = api_->Peek(kube::kNodes, "", node);
+    if (!object) return "<gone>";
+    return object->value("/metadata/labels/zhisuan.io~1pool"_json_pointer, std::string());
+  }
+  void SetReady(const std::string& node, bool ready) {
+    Json object = *api_->Peek(kube::kNodes, "", node);
+    object["status"] = NodeObject(node, ready)["status"];
+    ASSERT_TRUE(api_->UpdateStatus(kube::kNodes, object).ok());
+  }
+
+  std::shared_ptr<FakeApiClient> api_ = std::make_shared<FakeApiClient>();
+};
+
+TEST_F(PoolControllerTest, NodeEventsReachTheirPoolAndWaitingPools) {
+  for (const char* name : {"n1", "n2"}) {
+    ASSERT_TRUE(api_->Create(kube::kNodes, "", NodeObject(name, true)).ok());
+    ASSERT_TRUE(api_->Create(kube::kComputeNodes, "", ComputeNodeObject(name)).ok());
+  }
+  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("a", "2026-11-18T00:00:00Z")).ok());
+  PoolControllerOptions options;
+  options.planner.health_grace = std::chrono::seconds(0);
+  PoolController controller(api_, nullptr, nullptr, options);
+  controller.StartInformers();
+  ASSERT_TRUE(controller.WaitForSync(std::chrono::seconds(5)));
+  controller.StartWorkers();
+
+  ASSERT_TRUE(Eventually([&] { return Binding("n1") == "t.a"; }));
+  EXPECT_EQ(Binding("n2"), "");
+
+  // The member fails: its pool is found through the binding index and repaired.
+  SetReady("n1", false);
+  ASSERT_TRUE(Eventually([&] { return Binding("n2") == "t.a" && Binding("n1").empty(); }))
+      << Binding("n1") << " " << Binding("n2");
+
+  // A second pool waits; a node that becomes usable reaches it without any pool event.
+  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("b", "2026-11-18T01:00:00Z")).ok());
+  ASSERT_TRUE(Eventually([&] {
+    auto pool = api_->Peek(kube::kComputePools, "t", "b");
+    return pool && pool->value("/status/nodeCount"_json_pointer, -1) == 0;
+  }));
+  SetReady("n1", true);
+  ASSERT_TRUE(Eventually([&] { return Binding("n1") == "t.b"; }));
+  EXPECT_EQ(Binding("n2"), "t.a");
+  controller.Stop();
+}
+
+}  // namespace
+}  // namespace zhisuan::controller
