@@ -32,6 +32,17 @@ ControllerMetrics::ControllerMetrics(std::shared_ptr<prometheus::Registry> regis
                       .Name("zhisuan_pool_ready")
                       .Help("1 when the pool's Ready condition is True, else 0")
                       .Register(*registry_)),
+      pool_carbon_min_free_ratio_(
+          BuildGauge()
+              .Name("zhisuan_pool_carbon_min_free_ratio")
+              .Help("The pool's spec.carbon.minCarbonFreeRatio; absent when it has none")
+              .Register(*registry_)),
+      // One series per bound node (a node is in at most one pool, so cardinality is the node
+      // count): dashboards join it with the agent's per-device series to show pool utilisation.
+      pool_member_(BuildGauge()
+                       .Name("zhisuan_pool_member")
+                       .Help("1 for each node bound to the pool")
+                       .Register(*registry_)),
       cluster_flops_(BuildGauge()
                          .Name("zhisuan_cluster_flops")
                          .Help("Peak FLOPS of healthy accelerators in the cluster, bound to a "
@@ -73,6 +84,7 @@ ControllerMetrics::ControllerMetrics(std::shared_ptr<prometheus::Registry> regis
 void ControllerMetrics::ObserveCluster(const ClusterSnapshot& snapshot) {
   std::lock_guard lock(mu_);
   std::set<std::pair<std::string, std::string>> seen;
+  std::set<std::map<std::string, std::string>> members;
   for (const auto& observation : snapshot.pools) {
     const api::ComputePool& pool = observation.pool;
     const std::map<std::string, std::string> labels = {{"namespace", pool.pool_namespace},
@@ -86,7 +98,22 @@ void ControllerMetrics::ObserveCluster(const ClusterSnapshot& snapshot) {
     pool_carbon_free_ratio_.Add(labels).Set(pool.status.carbon_free_ratio.value_or(0));
     const api::Condition* ready = api::FindCondition(pool.status.conditions, api::kConditionReady);
     pool_ready_.Add(labels).Set(ready != nullptr && ready->status == "True" ? 1 : 0);
+    if (pool.spec.min_carbon_free_ratio) {
+      pool_carbon_min_free_ratio_.Add(labels).Set(*pool.spec.min_carbon_free_ratio);
+    } else if (pool_carbon_min_free_ratio_.Has(labels)) {
+      pool_carbon_min_free_ratio_.Remove(&pool_carbon_min_free_ratio_.Add(labels));
+    }
+    for (const std::string& node : pool.status.nodes) {
+      auto member = labels;
+      member["node"] = node;
+      pool_member_.Add(member).Set(1);
+      members.insert(std::move(member));
+    }
   }
+  for (const auto& member : members_) {
+    if (!members.contains(member)) pool_member_.Remove(&pool_member_.Add(member));
+  }
+  members_ = std::move(members);
   // Drop series of pools that are gone (any precision they were exported with).
   for (const auto& [ns, name] : pools_) {
     if (seen.contains({ns, name})) continue;
@@ -94,6 +121,9 @@ void ControllerMetrics::ObserveCluster(const ClusterSnapshot& snapshot) {
     for (auto* family :
          {&pool_nodes_, &pool_accelerators_, &pool_carbon_free_ratio_, &pool_ready_}) {
       family->Remove(&family->Add(labels));
+    }
+    if (pool_carbon_min_free_ratio_.Has(labels)) {
+      pool_carbon_min_free_ratio_.Remove(&pool_carbon_min_free_ratio_.Add(labels));
     }
     for (api::Precision precision : api::kAllPrecisions) {
       auto with_precision = labels;

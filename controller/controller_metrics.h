@@ -38,6 +38,8 @@ class ControllerMetrics {
   prometheus::Family<prometheus::Gauge>& pool_accelerators_;
   prometheus::Family<prometheus::Gauge>& pool_carbon_free_ratio_;
   prometheus::Family<prometheus::Gauge>& pool_ready_;
+  prometheus::Family<prometheus::Gauge>& pool_carbon_min_free_ratio_;
+  prometheus::Family<prometheus::Gauge>& pool_member_;
   prometheus::Family<prometheus::Gauge>& cluster_flops_;
   prometheus::Histogram& reconcile_duration_;
   prometheus::Family<prometheus::Counter>& reconciles_;
@@ -47,7 +49,8 @@ class ControllerMetrics {
   prometheus::Gauge& is_leader_;
 
   std::mutex mu_;
-  std::set<std::pair<std::string, std::string>> pools_;  // (namespace, name) with series
+  std::set<std::pair<std::string, std::string>> pools_;   // (namespace, name) with series
+  std::set<std::map<std::string, std::string>> members_;  // label sets of pool_member series
 };
 
 }  // namespace zhisuan::controller

@@ -89,6 +89,9 @@ StatusOr<Flags> ParseFlags(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") return CancelledError(kUsage);
+    // --version, like --help, answers and exits (the image test and support bundles ask it).
+    if (arg == "--version")
+      return CancelledError(StrCat("zhisuan-controller ", ZHISUAN_VERSION, "\n"));
     if (!StartsWith(arg, "--")) return InvalidArgumentError(StrCat("unexpected argument ", arg));
     std::string_view name = arg.substr(2), value;
     static constexpr std::string_view kKnown[] = {"kubeconfig",

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# promtool check rules and promtool test rules on charts/zhisuan/files/alerts.yaml, then
+# promql_test.py (every alert and dashboard expression parses and names catalogued metrics), and a
+# self-check that promql_test.py does catch a bad expression and an unknown metric.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/common.sh"
+promtool="${PROMTOOL:-$(command -v promtool || true)}"
+[[ -x "$promtool" ]] || { echo "FAIL: promtool not found (Debian package prometheus)" >&2; exit 1; }
+export PROMTOOL="$promtool"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cd "$CHART/files"
+if "$promtool" check rules alerts.yaml; then pass "promtool check rules"; else fail "promtool check rules"; fi
+if "$promtool" test rules alerts_test.yaml; then pass "promtool test rules"; else fail "promtool test rules"; fi
+
+# Every alert carries severity and the three annotations, the runbook anchor names the alert, and
+# docs/operations.md has that section.
+if python3 - "$ZHISUAN_SOURCE_DIR" <<'PY'
+import re, sys, yaml
+src = sys.argv[1]
+ops = open(f"{src}/docs/operations.md").read()
+anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+           for h in re.findall(r"^#+ (.*)$", ops, re.M)}
+bad = []
+alerts = [r for g in yaml.safe_load(open(f"{src}/charts/zhisuan/files/alerts.yaml"))["groups"] for r in g["rules"]]
+tested = open(f"{src}/charts/zhisuan/files/alerts_test.yaml").read()
+for r in alerts:
+    a = r["alert"]
+    if r.get("labels", {}).get("severity") not in ("critical", "warning", "info"):
+        bad.append(f"{a}: severity")
+    for k in ("summary", "description", "runbook_url"):
+        if not r.get("annotations", {}).get(k):
+            bad.append(f"{a}: no {k}")
+    anchor = r["annotations"].get("runbook_url", "").rsplit("#", 1)[-1]
+    if anchor != a.lower():
+        bad.append(f"{a}: runbook anchor {anchor}")
+    if anchor not in anchors:
+        bad.append(f"{a}: docs/operations.md has no section #{anchor}")
+    if f"alertname: {a}\n" not in tested:
+        bad.append(f"{a}: not in alerts_test.yaml")
+for a in ("AcceleratorUnhealthy", "AgentDown", "PoolDegraded", "PoolUnsatisfied", "PoolCarbonNonCompliant", "ControllerNoLeader"):
+    if a not in {r["alert"] for r in alerts}:
+        bad.append(f"{a}: missing")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+then pass "alert annotations, runbooks and tests"; else fail "alert annotations, runbooks and tests"; fi
+
+if python3 "$here/promql_test.py"; then pass "dashboard and alert PromQL"; else fail "dashboard and alert PromQL"; fi
+
+# Self-check: a copy of the chart with one broken expression and one unknown metric must fail.
+mkdir -p "$work/src/charts" "$work/src/docs"
+cp -r "$CHART" "$work/src/charts/zhisuan"
+mkdir -p "$work/src/agent" && cp -r "$ZHISUAN_SOURCE_DIR/agent/metrics" "$work/src/agent/"
+[[ -f "$ZHISUAN_SOURCE_DIR/docs/metrics.md" ]] && cp "$ZHISUAN_SOURCE_DIR/docs/metrics.md" "$work/src/docs/"
+sed -i 's/zhisuan_device_healthy == 0/zhisuan_device_healthy_typo == 0/' "$work/src/charts/zhisuan/files/alerts.yaml"
+python3 - "$work/src/charts/zhisuan/files/dashboards/node.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["panels"][1]["targets"][0]["expr"] = "sum(rate(zhisuan_agent_ready[5m]"
+json.dump(d, open(sys.argv[1], "w"))
+PY
+if out="$(ZHISUAN_SOURCE_DIR="$work/src" python3 "$here/promql_test.py" 2>&1)"; then
+  fail "promql_test.py passed a broken chart"
+elif [[ "$out" == *"zhisuan_device_healthy_typo: in no metric catalogue"* && "$out" == *"node.json panel"*"does not parse"* ]]; then
+  pass "promql_test.py catches a typo'd metric and a broken expression"
+else
+  fail "promql_test.py failed the broken chart for the wrong reason: $out"
+fi
+finish

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Every PromQL expression in the chart's alerts and dashboards parses, and every metric it names
+is in a catalogue: the agent's (docs/metrics.md when present, and the names agent/metrics/
+registers) or the controller's (controller_metrics.txt). Prints each mismatch; exits 1 on any."""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+SRC = os.environ.get("ZHISUAN_SOURCE_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "../../.."))
+CHART = os.path.join(SRC, "charts/zhisuan")
+PROMTOOL = os.environ.get("PROMTOOL", "promtool")
+
+# Grafana variables, replaced by values of the right PromQL type.
+GRAFANA_VARS = {"$__range": "1h", "$__rate_interval": "5m", "$__interval": "1m",
+                "${datasource}": "x"}
+BUILTIN = {"up"}
+METRIC_RE = re.compile(r"\bzhisuan_[a-z0-9_]+\b")
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def expressions():
+    """(where, expr) for every alert, every dashboard target and every query variable."""
+    out = []
+    with open(os.path.join(CHART, "files/alerts.yaml")) as f:
+        for group in yaml.safe_load(f)["groups"]:
+            for rule in group["rules"]:
+                out.append((f"alerts.yaml {rule.get('alert') or rule.get('record')}", rule["expr"]))
+    for path in sorted(glob.glob(os.path.join(CHART, "files/dashboards/*.json"))):
+        with open(path) as f:
+            dashboard = json.load(f)
+        name = os.path.basename(path)
+
+        def panels(items):
+            for p in items:
+                yield p
+                yield from panels(p.get("panels", []))
+        for panel in panels(dashboard.get("panels", [])):
+            for target in panel.get("targets", []):
+                if "expr" in target:
+                    out.append((f"{name} panel {panel['id']} {panel.get('title')!r}", target["expr"]))
+        for var in dashboard.get("templating", {}).get("list", []):
+            if var.get("type") != "query":
+                continue
+            query = var["query"]["query"] if isinstance(var["query"], dict) else var["query"]
+            m = re.fullmatch(r"label_values\((.*),\s*[a-zA-Z_]+\)", query.strip())
+            if not m:
+                out.append((f"{name} variable {var['name']}", "<unsupported variable query>"))
+                continue
+            out.append((f"{name} variable {var['name']}", m.group(1)))
+    return out
+
+
+def substitute(expr):
+    for k, v in GRAFANA_VARS.items():
+        expr = expr.replace(k, v)
+    # Remaining $vars stand for label values inside quotes.
+    return re.sub(r"\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?", r"\1", expr)
+
+
+def catalogue():
+    names, sources = set(), {}
+    doc = os.path.join(SRC, "docs/metrics.md")
+    if os.path.exists(doc):
+        with open(doc) as f:
+            for n in METRIC_RE.findall(f.read()):
+                names.add(n); sources.setdefault(n, "docs/metrics.md")
+    for path in glob.glob(os.path.join(SRC, "agent/metrics/**/*.cc"), recursive=True):
+        with open(path) as f:
+            for n in re.findall(r'"(zhisuan_[a-z0-9_]+)"', f.read()):
+                names.add(n); sources.setdefault(n, os.path.relpath(path, SRC))
+    for path in glob.glob(os.path.join(SRC, "controller/**/*.cc"), recursive=True):
+        with open(path) as f:
+            for n in re.findall(r'"(zhisuan_[a-z0-9_]+)"', f.read()):
+                names.add(n); sources.setdefault(n, os.path.relpath(path, SRC))
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "controller_metrics.txt")) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                names.add(line); sources.setdefault(line, "controller_metrics.txt")
+    return names, sources
+
+
+def main():
+    exprs = expressions()
+    failures = []
+    if len(exprs) < 30:
+        failures.append(f"only {len(exprs)} expressions found; the extraction is broken")
+    rules = {"groups": [{"name": "extracted", "rules": [
+        {"record": f"zhisuan:check:{i}", "expr": substitute(e)} for i, (_, e) in enumerate(exprs)]}]}
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump(rules, f)
+        path = f.name
+    try:
+        result = subprocess.run([PROMTOOL, "check", "rules", path], capture_output=True, text=True)
+        if result.returncode != 0:
+            # Point at the source of each bad expression.
+            for i, (where, e) in enumerate(exprs):
+                single = {"groups": [{"name": "one", "rules": [{"record": "zhisuan:check", "expr": substitute(e)}]}]}
+                with open(path, "w") as g:
+                    yaml.safe_dump(single, g)
+                r = subprocess.run([PROMTOOL, "check", "rules", path], capture_output=True, text=True)
+                if r.returncode != 0:
+                    failures.append(f"{where}: does not parse: {e}\n    {r.stdout.strip()} {r.stderr.strip()}")
+            if not failures:
+                failures.append(f"promtool check rules failed: {result.stdout} {result.stderr}")
+    finally:
+        os.unlink(path)
+
+    names, _ = catalogue()
+    used = {}
+    for where, e in exprs:
+        for n in METRIC_RE.findall(e):
+            used.setdefault(n, []).append(where)
+        for n in re.findall(r"\b([a-z_][a-z0-9_]*)\s*[{\[]", e):
+            if not n.startswith("zhisuan_") and n in BUILTIN:
+                used.setdefault(n, []).append(where)
+    for n, wheres in sorted(used.items()):
+        if n in BUILTIN:
+            continue
+        base = n
+        for suffix in HISTOGRAM_SUFFIXES:
+            if n.endswith(suffix) and n[: -len(suffix)] in names:
+                base = n[: -len(suffix)]
+        if base not in names:
+            failures.append(f"{n}: in no metric catalogue; used by {', '.join(sorted(set(wheres)))}")
+    print(f"{len(exprs)} expressions, {len(used)} metric names checked")
+    for n in sorted(used):
+        print(f"  {n}")
+    for failure in failures:
+        print(f"FAIL {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Checks the objects `helm template` rendered for one values set (lint_test.sh calls it).
+usage: render_checks.py NAME RENDERED.yaml   (NAME: default, minimal, monitoring-on, ...)"""
+import json
+import os
+import sys
+
+import yaml
+
+name, path = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    objects = [o for o in yaml.safe_load_all(f) if o]
+errors = []
+
+
+def check(cond, message):
+    if not cond:
+        errors.append(message)
+
+
+def of_kind(kind):
+    return [o for o in objects if o["kind"] == kind]
+
+
+def one(kind, obj_name):
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == obj_name]
+    check(len(found) == 1, f"expected one {kind} {obj_name}, found {len(found)}")
+    return found[0] if found else {}
+
+
+prefix = "acme-zhisuan" if name == "prefix-resources" else "zhisuan"
+ns = "zhisuan-system"
+
+# Labels on every object.
+for o in objects:
+    labels = o["metadata"].get("labels", {})
+    for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+                "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "helm.sh/chart"):
+        check(key in labels, f"{o['kind']} {o['metadata']['name']} lacks label {key}")
+    if name == "prefix-resources":
+        check(labels.get("acme.example/cost-centre") == "ai-platform",
+              f"{o['kind']} {o['metadata']['name']} lacks commonLabels")
+        if o["kind"] not in ("ServiceAccount",):
+            check(o["metadata"]["name"].startswith("acme-zhisuan-"),
+                  f"{o['kind']} {o['metadata']['name']} is not prefixed by fullnameOverride")
+
+service_accounts = {o["metadata"]["name"] for o in of_kind("ServiceAccount")}
+
+# Controller.
+deploy = one("Deployment", f"{prefix}-controller")
+spec = deploy.get("spec", {})
+pod = spec.get("template", {}).get("spec", {})
+want_replicas = 1 if name == "minimal" else 2
+check(spec.get("replicas") == want_replicas, f"controller replicas {spec.get('replicas')} != {want_replicas}")
+c = pod.get("containers", [{}])[0]
+args = c.get("args", [])
+if name == "minimal":
+    check("--leader-elect" not in args and "--leader-elect=false" in args,
+          f"minimal: leader election not turned off (the controller defaults to on): {args}")
+    check(not [o for o in of_kind("Role") if "leader-election" in o["metadata"]["name"]],
+          "minimal: leader-election Role without leader election")
+else:
+    for a in ("--leader-elect", f"--leader-election-namespace={ns}", "--metrics-address=:8080"):
+        check(a in args, f"controller args lack {a}: {args}")
+check(c.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/healthz", "controller liveness probe is not /healthz")
+check(c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/readyz", "controller readiness probe is not /readyz")
+check(c.get("livenessProbe", {}).get("httpGet", {}).get("port") == "metrics", "controller probes not on the metrics port")
+check({"name": "metrics", "containerPort": 8080, "protocol": "TCP"} in c.get("ports", []), "controller metrics port")
+sc = c.get("securityContext", {})
+check(sc.get("runAsNonRoot") is True and pod.get("securityContext", {}).get("runAsNonRoot") is True, "controller runAsNonRoot")
+check(sc.get("readOnlyRootFilesystem") is True, "controller readOnlyRootFilesystem")
+check(sc.get("allowPrivilegeEscalation") is False, "controller allowPrivilegeEscalation")
+check(sc.get("capabilities", {}).get("drop") == ["ALL"], "controller capabilities drop ALL")
+check(sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", "controller seccomp RuntimeDefault")
+check("requests" in c.get("resources", {}) and "limits" in c.get("resources", {}), "controller resources")
+check(pod.get("serviceAccountName") in service_accounts, "controller ServiceAccount not rendered")
+svc = one("Service", f"{prefix}-controller-metrics")
+check(svc.get("spec", {}).get("selector", {}).get("app.kubernetes.io/component") == "controller", "controller Service selector")
+if name == "prefix-resources":
+    check(c.get("image") == "registry.acme.example/zhisuan/controller@sha256:" + "0" * 63 + "1", f"controller image {c.get('image')}")
+    check(pod.get("imagePullSecrets") == [{"name": "acme-registry"}], "imagePullSecrets")
+    check(pod.get("serviceAccountName") == "acme-controller", "controller serviceAccount.name")
+else:
+    check(c.get("image") == "ghcr.io/zhisuan/controller:0.1.0", f"controller image {c.get('image')}")
+
+# Agent DaemonSets.
+daemonsets = of_kind("DaemonSet")
+groups = {"default": {}}
+if name == "multi-energy-zones":
+    groups.update({"sichuan-hydro": {"zhisuan.io/site": "sichuan"},
+                   "qinghai-solar": {"zhisuan.io/site": "qinghai"},
+                   "inner-mongolia-wind": {"zhisuan.io/site": "ulanqab"}})
+check(len(daemonsets) == len(groups), f"{len(daemonsets)} DaemonSets, want {len(groups)}")
+profiles_cm = one("ConfigMap", f"{prefix}-energy-profiles")
+selectors = set()
+for group, node_selector in groups.items():
+    ds = one("DaemonSet", f"{prefix}-agent" + ("" if group == "default" else f"-{group}"))
+    if not ds:
+        continue
+    sel = json.dumps(ds["spec"]["selector"]["matchLabels"], sort_keys=True)
+    check(sel not in selectors, f"DaemonSet {group} selector overlaps another's")
+    selectors.add(sel)
+    pod = ds["spec"]["template"]["spec"]
+    check(ds["spec"]["selector"]["matchLabels"].items() <= ds["spec"]["template"]["metadata"]["labels"].items(),
+          f"agent {group}: selector does not match the template")
+    check(pod.get("priorityClassName") == "system-node-critical", f"agent {group} priorityClassName")
+    tolerations = pod.get("tolerations", [])
+    check({"operator": "Exists", "effect": "NoSchedule"} in tolerations, f"agent {group} tolerates every NoSchedule taint")
+    check(any(t.get("key") == "zhisuan.io/pool" for t in tolerations), f"agent {group} tolerates zhisuan.io/pool")
+    c = pod["containers"][0]
+    args = c["args"]
+    env = {e["name"]: e for e in c.get("env", [])}
+    check(env.get("NODE_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName",
+          f"agent {group}: NODE_NAME from spec.nodeName")
+    for a in ("--node-name=$(NODE_NAME)", "--sysfs-root=/host/sys", "--procfs-root=/host/proc",
+              "--listen-address=:9400", "--energy-profile-file=/etc/zhisuan/energy/profile.yaml"):
+        check(a in args, f"agent {group} args lack {a}: {args}")
+    check({"name": "metrics", "containerPort": 9400, "protocol": "TCP"} in c.get("ports", []), f"agent {group} port 9400")
+    mounts = {m["name"]: m for m in c["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for vol, host in (("sys", "/sys"), ("proc", "/proc")):
+        check(mounts.get(vol, {}).get("readOnly") is True, f"agent {group}: {vol} is not read-only")
+        check(volumes.get(vol, {}).get("hostPath", {}).get("path") == host, f"agent {group}: {vol} hostPath")
+    items = volumes.get("energy-profile", {}).get("configMap", {}).get("items", [])
+    check(items == [{"key": f"{group}.yaml", "path": "profile.yaml"}], f"agent {group}: energy profile key {items}")
+    check(f"{group}.yaml" in profiles_cm.get("data", {}), f"ConfigMap lacks {group}.yaml")
+    check("subPath" not in mounts.get("energy-profile", {}), "energy profile must not be a subPath mount (no live updates)")
+    sc = c["securityContext"]
+    if name == "prefix-resources":
+        check(sc.get("privileged") is True, "privileged deviceAccess is not privileged")
+        check(mounts.get("dev", {}).get("readOnly") is True and mounts["dev"]["mountPath"] == "/host/dev", "privileged: /dev at /host/dev read-only")
+        check("--dev-root=/host/dev" in args, "privileged: --dev-root")
+        check("--resource-prefix=zhisuan.io" in args, f"prefix-resources: --resource-prefix {args}")
+        check(volumes.get("device-plugins", {}).get("hostPath", {}).get("path") == "/var/lib/kubelet/device-plugins",
+              "device-plugin hostPath")
+        check(mounts.get("host-library-0", {}).get("mountPath") == "/usr/local/Ascend/driver", "hostLibraryPaths")
+        check(c["image"] == "registry.acme.example/zhisuan/agent:0.1.0-acme", f"agent image {c['image']}")
+        check(env.get("ASCEND_VISIBLE_DEVICES", {}).get("value") == "0-7", "agent.extraEnv")
+    else:
+        check(sc.get("privileged") is not True, f"agent {group} privileged in runtime mode")
+        check(sc.get("allowPrivilegeEscalation") is False and sc.get("capabilities", {}).get("drop") == ["ALL"]
+              and sc.get("readOnlyRootFilesystem") is True, f"agent {group}: restricted securityContext {sc}")
+        check("dev" not in volumes, f"agent {group}: host /dev mounted in runtime mode")
+        # The default advertises through the kubelet's device-plugin directory.
+        check(volumes.get("device-plugins", {}).get("hostPath", {}).get("path") == "/var/lib/kubelet/device-plugins",
+              f"agent {group}: device-plugin hostPath")
+        check("--advertise=device-plugin" in args and "--device-plugin-dir=/var/lib/kubelet/device-plugins" in args,
+              f"agent {group}: device-plugin args {args}")
+        check(not any(a.startswith("--resource-prefix") for a in args), f"agent {group}: vendor resource names by default")
+        check(env.get("NVIDIA_VISIBLE_DEVICES", {}).get("value") == "all", "runtime mode: NVIDIA_VISIBLE_DEVICES")
+        check(c["image"] == "ghcr.io/zhisuan/agent:0.1.0", f"agent image {c['image']}")
+    # Node placement.
+    terms = (pod.get("affinity", {}).get("nodeAffinity", {})
+             .get("requiredDuringSchedulingIgnoredDuringExecution", {}).get("nodeSelectorTerms", []))
+    if name == "minimal":
+        check(not terms, "minimal: agent restricted to accelerator nodes though acceleratorNodeLabels is empty")
+    else:
+        keys = [t["matchExpressions"][0]["key"] for t in terms]
+        check("zhisuan.io/accelerator-count" in keys and "feature.node.kubernetes.io/pci-10de.present" in keys,
+              f"agent {group}: accelerator node affinity {keys}")
+        check(all(t["matchExpressions"][0]["operator"] == "Exists" for t in terms), "affinity terms use Exists")
+    for k, v in node_selector.items():
+        check(pod.get("nodeSelector", {}).get(k) == v, f"agent {group}: nodeSelector {k}={v}")
+    if name == "multi-energy-zones" and group == "default":
+        for t in terms:
+            check({"key": "zhisuan.io/site", "operator": "NotIn", "values": ["sichuan", "qinghai", "ulanqab"]}
+                  in t["matchExpressions"], f"default agent does not skip the profiled sites: {t}")
+if name == "multi-energy-zones":
+    hydro = yaml.safe_load(profiles_cm["data"]["sichuan-hydro.yaml"])
+    check(hydro == {"source": "hydro", "zone": "cn-sichuan", "carbonIntensityGramsPerKwh": 0, "carbonFreeRatio": 1},
+          f"sichuan profile {hydro}")
+    default = yaml.safe_load(profiles_cm["data"]["default.yaml"])
+    check(default == {"source": "grid", "zone": "cn-north", "carbonIntensityGramsPerKwh": 581, "carbonFreeRatio": 0.3},
+          f"default profile {default}")
+one("Service", f"{prefix}-agent-metrics")
+
+# RBAC: no wildcards, no secrets, nothing beyond the documented verbs.
+roles = of_kind("ClusterRole") + of_kind("Role")
+for r in roles:
+    for rule in r.get("rules", []):
+        check("*" not in rule.get("verbs", []) and "*" not in rule.get("resources", []),
+              f"{r['metadata']['name']} uses a wildcard")
+        check("secrets" not in rule.get("resources", []), f"{r['metadata']['name']} grants secrets")
+names = {r["metadata"]["name"] for r in roles}
+for role in ("controller", "agent", "tenant", "tenant-view"):
+    check(f"{prefix}-{role}" in names, f"ClusterRole {prefix}-{role} missing")
+tenant = one("ClusterRole", f"{prefix}-tenant")
+aggregated = tenant.get("metadata", {}).get("labels", {}).get("rbac.authorization.k8s.io/aggregate-to-edit") == "true"
+check(aggregated == (name != "minimal"), "tenant aggregation to edit follows rbac.tenant.aggregateToEdit")
+
+# Admission policies.
+vaps = {o["metadata"]["name"] for o in of_kind("ValidatingAdmissionPolicy")}
+bindings = of_kind("ValidatingAdmissionPolicyBinding")
+if name == "minimal":
+    check(not vaps and not bindings, "minimal: admission policies rendered though disabled")
+else:
+    check(vaps == {f"{prefix}-agent-own-node", f"{prefix}-pool-toleration"}, f"admission policies {vaps}")
+    check({b["spec"]["policyName"] for b in bindings} == vaps, "every policy has a binding")
+    check(all(b["spec"]["validationActions"] == ["Deny"] for b in bindings), "bindings deny")
+
+# Monitoring.
+monitors = of_kind("ServiceMonitor")
+rules = of_kind("PrometheusRule")
+dashboards = [o for o in of_kind("ConfigMap") if "-dashboard-" in o["metadata"]["name"]]
+if name == "monitoring-on":
+    check(len(monitors) == 2, "two ServiceMonitors")
+    for sm in monitors:
+        endpoint = sm["spec"]["endpoints"][0]
+        if sm["metadata"]["name"].endswith("-controller"):
+            check(endpoint.get("honorLabels") is True, "controller ServiceMonitor must honor the pools' namespace label")
+        else:
+            check({"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"} in endpoint.get("relabelings", []),
+                  "agent ServiceMonitor must copy the node name into `node`")
+    check(len(rules) == 1, "one PrometheusRule")
+    with open(os.path.join(os.environ["ZHISUAN_SOURCE_DIR"], "charts/zhisuan/files/alerts.yaml")) as f:
+        check(rules and rules[0]["spec"] == yaml.safe_load(f), "PrometheusRule spec differs from files/alerts.yaml")
+    check(len(dashboards) == 3, f"{len(dashboards)} dashboard ConfigMaps, want 3")
+    for d in dashboards:
+        check(d["metadata"]["labels"].get("grafana_dashboard") == "1", "dashboard sidecar label")
+        for key, text in d["data"].items():
+            check(json.loads(text).get("schemaVersion") == 39, f"{key} is not a schemaVersion 39 dashboard")
+else:
+    check(not monitors and not rules and not dashboards, "monitoring objects rendered though disabled")
+
+for e in errors:
+    print(f"  {name}: {e}")
+sys.exit(1 if errors else 0)
