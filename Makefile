@@ -40,7 +40,9 @@ build: deps $(BUILD_DIR)/build.ninja
 
 test: toolchain build
 	@echo "[test] running unit and integration tests"
-	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_JOBS) $(CTEST_ARGS)
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_JOBS) -LE fuzz $(CTEST_ARGS)
+	@$(MAKE) --no-print-directory fuzz
+	@echo "[test] all suites passed"
 
 unit: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_JOBS) -L unit
