@@ -39,10 +39,9 @@ build: deps $(BUILD_DIR)/build.ninja
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: toolchain build
+	@$(MAKE) --no-print-directory fuzz
 	@echo "[test] running unit and integration tests"
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_JOBS) -LE fuzz $(CTEST_ARGS)
-	@$(MAKE) --no-print-directory fuzz
-	@echo "[test] all suites passed"
 
 unit: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_JOBS) -L unit
