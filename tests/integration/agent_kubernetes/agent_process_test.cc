@@ -1,0 +1,167 @@
+// The real zhisuan-agent binary, three of them, each on its own fixture hardware tree (an 8×H100
+// node through the fake NVML, an 8×MI300X node through KFD sysfs, an 8×Ascend 910B node through the
+// fake DCMI), against the real API server: their labels, ComputeNodes and advertised capacity are
+// what kubectl shows, and restarting them with nothing changed writes nothing.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <thread>
+
+#include "tests/harness/control_plane_environment.h"
+#include "tests/integration/agent_kubernetes/test_support.h"
+
+namespace zhisuan::agent {
+namespace {
+
+using harness::SharedControlPlane;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+
+std::string BinaryDir() {
+  const char* dir = std::getenv("ZHISUAN_BINARY_DIR");
+  return dir != nullptr ? dir : ".";
+}
+
+// A zhisuan-agent child process; SIGTERM and reaped on destruction, killed if the test dies.
+class AgentProcess {
+ public:
+  AgentProcess(const std::string& node, const std::string& fixture, const std::string& log) {
+    const std::string root = harness::SourceDir() + "/tests/fixtures/sysfs/" + fixture;
+    const std::string libs = BinaryDir() + "/fixtures/lib";
+    std::vector<std::string> args = {
+        BinaryDir() + "/agent/zhisuan-agent",
+        "--kubeconfig=" + SharedControlPlane().admin_kubeconfig(),
+        "--node-name=" + node,
+        "--advertise=node-status",
+        "--sysfs-root=" + root + "/sys",
+        "--procfs-root=" + root + "/proc",
+        "--nvml-library=" +
+            (fixture == "h100-8x" ? libs + "/nvml/libnvidia-ml.so.1" : "/nonexistent/libnvml.so"),
+        "--dcmi-library=" +
+            (fixture == "ascend910b-8x" ? libs + "/dcmi/libdcmi.so" : "/nonexistent/libdcmi.so"),
+        "--libcuda-library=/nonexistent/libcuda.so.1",
+        "--listen-address=127.0.0.1:0",
+        "--sample-interval=1s",
+        "--measure-flops-at-startup=false"};
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      std::vector<char*> argv;
+      for (auto& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~AgentProcess() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  AgentProcess(const AgentProcess&) = delete;
+  AgentProcess& operator=(const AgentProcess&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct FleetNode {
+  std::string name, fixture, vendor, product, resource, bf16;
+};
+const std::vector<FleetNode> kFleet = {
+    {"proc-h100", "h100-8x", "nvidia", "H100-SXM5", "nvidia.com/gpu", "7915T"},
+    {"proc-mi300x", "mi300x-8x", "amd", "MI300X", "amd.com/gpu", "10.46P"},
+    {"proc-ascend", "ascend910b-8x", "huawei", "Ascend910B", "huawei.com/Ascend910", "2560T"}};
+
+std::string Get(const std::vector<std::string>& args) {
+  auto result = SharedControlPlane().Kubectl(args);
+  return result.exit_code == 0 ? result.output : "";
+}
+
+// Polls until every fleet node's ComputeNode reports 8 accelerators (the agents have published).
+bool WaitForPublication(std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool all = true;
+    for (const auto& node : kFleet) {
+      all = all && Get({"get", "computenode", node.name, "-o",
+                        "jsonpath={.status.acceleratorCount}"}) == "8";
+    }
+    if (all) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return false;
+}
+
+std::map<std::string, std::string> ResourceVersions() {
+  std::map<std::string, std::string> versions;
+  for (const auto& node : kFleet) {
+    for (const char* kind : {"node", "computenode"}) {
+      versions[std::string(kind) + "/" + node.name] =
+          Get({"get", kind, node.name, "-o", "jsonpath={.metadata.resourceVersion}"});
+    }
+  }
+  return versions;
+}
+
+TEST(AgentProcesses, ThreeAgentsOnThreeFixtureTreesPublishWhatKubectlShows) {
+  testing::InstallCrds();
+  for (const auto& node : kFleet) testing::CreateNode(node.name);
+  testing::TempDir logs;
+  {
+    std::vector<std::unique_ptr<AgentProcess>> agents;
+    for (const auto& node : kFleet) {
+      agents.push_back(
+          std::make_unique<AgentProcess>(node.name, node.fixture, logs.path() + "/" + node.name));
+    }
+    ASSERT_TRUE(WaitForPublication(std::chrono::seconds(60)))
+        << Get({"get", "computenodes", "-o", "yaml"});
+
+    const std::string table = Get({"get", "computenodes"});
+    for (const auto& node : kFleet) {
+      EXPECT_THAT(table, ContainsRegex(node.name + " +8 +8 +" + node.bf16)) << table;
+      EXPECT_EQ(Get({"get", "node", node.name, "-o",
+                     "jsonpath={.metadata.labels.zhisuan\\.io/vendor}/"
+                     "{.metadata.labels.zhisuan\\.io/product}"}),
+                node.vendor + "/" + node.product);
+      std::string escaped = node.resource;
+      for (size_t dot = escaped.find('.'); dot != std::string::npos;
+           dot = escaped.find('.', dot + 2)) {
+        escaped.insert(dot, "\\");
+      }
+      EXPECT_EQ(
+          Get({"get", "node", node.name, "-o", "jsonpath={.status.capacity." + escaped + "}"}), "8")
+          << node.name << " advertises " << node.resource;
+      EXPECT_EQ(Get({"get", "computenode", node.name, "-o",
+                     "jsonpath={.metadata.ownerReferences[0].kind}/"
+                     "{.metadata.ownerReferences[0].name}"}),
+                "Node/" + node.name);
+    }
+  }  // the agents stop here (SIGTERM)
+
+  const auto before = ResourceVersions();
+  {
+    std::vector<std::unique_ptr<AgentProcess>> agents;
+    for (const auto& node : kFleet) {
+      agents.push_back(std::make_unique<AgentProcess>(node.name, node.fixture,
+                                                      logs.path() + "/" + node.name + ".restart"));
+    }
+    // Long enough for discovery, a first sample and several publish passes (every second).
+    std::this_thread::sleep_for(std::chrono::seconds(8));
+    EXPECT_EQ(ResourceVersions(), before) << "a restart with nothing changed must write nothing";
+  }
+}
+
+}  // namespace
+}  // namespace zhisuan::agent
