@@ -34,7 +34,8 @@ rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 echo "## rss-cpu (60 s, default sampling interval, scraped every 15 s)"
 for run in $(seq "${RUNS}"); do
-  "${BUILD}/agent/zhisuan-agent" --sysfs-root="${FIXTURE}/sys" --procfs-root="${FIXTURE}/proc" \
+  "${BUILD}/agent/zhisuan-agent" --kubernetes=false \
+    --sysfs-root="${FIXTURE}/sys" --procfs-root="${FIXTURE}/proc" \
     --dev-root="${FIXTURE}/dev" --nvml-library="${BUILD}/fixtures/lib/nvml/libnvidia-ml.so.1" \
     --dcmi-library=/nonexistent/libdcmi.so --libcuda-library=/nonexistent/libcuda.so.1 \
     --measure-flops-at-startup=false --listen-address=127.0.0.1:${AGENT_PORT} 2>/dev/null &

@@ -273,6 +273,19 @@ TEST(AgentEndToEndTest, BadFlagExitsNonZeroNamingTheFlag) {
   EXPECT_NE(agent.Log().find("--sample-interval"), std::string::npos) << agent.Log();
 }
 
+// With no kubeconfig, no service account and no ~/.kube/config the agent cannot publish; it says so
+// and exits rather than running as a silent metrics-only agent (a DaemonSet whose token mount
+// failed must be noticed).
+TEST(AgentEndToEndTest, NoKubernetesConfigurationExitsWithWhatToDo) {
+  std::vector<std::string> args = FixtureArgs("cpu-only");
+  std::erase(args, std::string("--kubernetes=false"));
+  AgentProcess agent(args, {"KUBECONFIG=", "HOME=/nonexistent", "KUBERNETES_SERVICE_HOST="});
+  EXPECT_EQ(agent.Wait(), 2);
+  EXPECT_NE(agent.Log().find("cannot start the Kubernetes integration"), std::string::npos)
+      << agent.Log();
+  EXPECT_NE(agent.Log().find("--kubernetes=false"), std::string::npos) << agent.Log();
+}
+
 TEST(AgentEndToEndTest, MissingVendorLibraryStillServesMetricsWithAnErrorMetric) {
   AgentProcess agent(FixtureArgs("h100-8x", "/nonexistent/libnvidia-ml.so.1"));
   const int port = agent.WaitForPort();
