@@ -17,8 +17,8 @@
 #include <sstream>
 #include <thread>
 
-#include "common/strings.h"
 #include "common/log.h"
+#include "common/strings.h"
 
 namespace zhisuan::harness {
 namespace fs = std::filesystem;
@@ -76,8 +76,7 @@ void TerminateGroup(pid_t pid, std::chrono::milliseconds grace) {
 }
 
 // Plain-HTTP POST to etcd's JSON gateway on loopback; enough for compaction.
-StatusOr<std::string> PostLoopbackHttp(int port, const std::string& path,
-                                             const std::string& body) {
+StatusOr<std::string> PostLoopbackHttp(int port, const std::string& path, const std::string& body) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return InternalError("socket failed");
   sockaddr_in addr{};
@@ -89,8 +88,8 @@ StatusOr<std::string> PostLoopbackHttp(int port, const std::string& path,
     return UnavailableError(StrCat("connect to etcd port ", port, " failed"));
   }
   std::string request = StrCat("POST ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n",
-                                     "Content-Type: application/json\r\nConnection: close\r\n",
-                                     "Content-Length: ", body.size(), "\r\n\r\n", body);
+                               "Content-Type: application/json\r\nConnection: close\r\n",
+                               "Content-Length: ", body.size(), "\r\n\r\n", body);
   if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
     close(fd);
     return UnavailableError("short write to etcd");
@@ -110,10 +109,10 @@ StatusOr<std::string> PostLoopbackHttp(int port, const std::string& path,
 std::string KubeconfigYaml(const std::string& server, const std::string& user,
                            const std::string& cluster_fields, const std::string& user_fields) {
   return StrCat("apiVersion: v1\nkind: Config\nclusters:\n- name: zhisuan-local\n  cluster:\n",
-                      "    server: ", server, "\n", cluster_fields, "users:\n- name: ", user,
-                      "\n  user:\n", user_fields,
-                      "contexts:\n- name: zhisuan-local\n  context:\n    cluster: zhisuan-local\n",
-                      "    user: ", user, "\ncurrent-context: zhisuan-local\n");
+                "    server: ", server, "\n", cluster_fields, "users:\n- name: ", user,
+                "\n  user:\n", user_fields,
+                "contexts:\n- name: zhisuan-local\n  context:\n    cluster: zhisuan-local\n",
+                "    user: ", user, "\ncurrent-context: zhisuan-local\n");
 }
 
 }  // namespace
@@ -134,6 +133,37 @@ int PickFreePort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+BackgroundProcess::BackgroundProcess(std::vector<std::string> argv, const std::string& log_file,
+                                     const std::vector<std::string>& env) {
+  const pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);  // the test died before prctl took effect
+    for (const auto& variable : env) putenv(const_cast<char*>(variable.c_str()));
+    int log_fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    ExecOrDie(argv);
+  }
+}
+
+int BackgroundProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void BackgroundProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_text,
@@ -253,7 +283,7 @@ Status ControlPlane::Init() {
                    KubeconfigYaml(server_url(), "zhisuan-admin",
                                   StrCat("    certificate-authority: ", ca_file_, "\n"),
                                   StrCat("    client-certificate: ", pki_dir_, "/admin.crt\n",
-                                               "    client-key: ", pki_dir_, "/admin.key\n")));
+                                         "    client-key: ", pki_dir_, "/admin.key\n")));
 }
 
 std::string ControlPlane::server_url() const {
@@ -330,13 +360,13 @@ Status ControlPlane::WaitReady() {
   const auto deadline = steady_clock::now() + options_.ready_timeout;
   std::string last;
   while (steady_clock::now() < deadline) {
-    for (auto [pid, name, log] : {std::tuple{etcd_pid_, "etcd", "/etcd.log"},
-                                  std::tuple{apiserver_pid_, "kube-apiserver",
-                                             "/kube-apiserver.log"}}) {
+    for (auto [pid, name, log] :
+         {std::tuple{etcd_pid_, "etcd", "/etcd.log"},
+          std::tuple{apiserver_pid_, "kube-apiserver", "/kube-apiserver.log"}}) {
       int status = 0;
       if (!options_.detach && waitpid(pid, &status, WNOHANG) == pid) {
         return InternalError(StrCat(name, " exited during start-up; last log lines:\n",
-                                                Tail(ReadFileOrEmpty(work_dir_ + log), 3000)));
+                                    Tail(ReadFileOrEmpty(work_dir_ + log), 3000)));
       }
     }
     auto ready = Kubectl({"get", "--raw=/readyz"});
@@ -346,10 +376,10 @@ Status ControlPlane::WaitReady() {
     last = ready.output;
     std::this_thread::sleep_for(milliseconds(250));
   }
-  return DeadlineExceededError(StrCat(
-      "kube-apiserver was not ready within ", options_.ready_timeout.count(), "s: ",
-      Tail(last, 500), "\napiserver log:\n",
-      Tail(ReadFileOrEmpty(work_dir_ + "/kube-apiserver.log"), 2000)));
+  return DeadlineExceededError(
+      StrCat("kube-apiserver was not ready within ", options_.ready_timeout.count(),
+             "s: ", Tail(last, 500), "\napiserver log:\n",
+             Tail(ReadFileOrEmpty(work_dir_ + "/kube-apiserver.log"), 2000)));
 }
 
 void ControlPlane::WritePidFile() const {
@@ -418,14 +448,13 @@ StatusOr<int64_t> ControlPlane::CompactEtcd() {
     return InternalError(StrCat("bad revision in etcd response: ", *range));
   }
   auto compact = PostLoopbackHttp(etcd_client_port_, "/v3/kv/compaction",
-                                  StrCat(R"({"revision":")", *revision,
-                                               R"(","physical":true})"));
+                                  StrCat(R"({"revision":")", *revision, R"(","physical":true})"));
   if (!compact.ok()) return compact.status();
   return *revision;
 }
 
-StatusOr<std::string> ControlPlane::MintUserKubeconfig(
-    const std::string& user, const std::vector<std::string>& groups) {
+StatusOr<std::string> ControlPlane::MintUserKubeconfig(const std::string& user,
+                                                       const std::vector<std::string>& groups) {
   std::vector<std::string> argv = {"/bin/bash", SourceDir() + "/tests/harness/pki.sh", "user",
                                    pki_dir_, user};
   argv.insert(argv.end(), groups.begin(), groups.end());
@@ -436,17 +465,14 @@ StatusOr<std::string> ControlPlane::MintUserKubeconfig(
   // Embedded data rather than paths, so both kubeconfig forms are exercised by the tests.
   const std::string path = StrCat(work_dir_, "/", user, ".kubeconfig");
   auto status = WriteFile(
-      path, KubeconfigYaml(
-                server_url(), user,
-                StrCat("    certificate-authority-data: ",
-                             Base64Encode(ReadFileOrEmpty(ca_file_)), "\n"),
-                StrCat("    client-certificate-data: ",
-                             Base64Encode(ReadFileOrEmpty(pki_dir_ + "/users/" + user +
-                                                                ".crt")),
-                             "\n    client-key-data: ",
-                             Base64Encode(ReadFileOrEmpty(pki_dir_ + "/users/" + user +
-                                                                ".key")),
-                             "\n")));
+      path,
+      KubeconfigYaml(
+          server_url(), user,
+          StrCat("    certificate-authority-data: ", Base64Encode(ReadFileOrEmpty(ca_file_)), "\n"),
+          StrCat("    client-certificate-data: ",
+                 Base64Encode(ReadFileOrEmpty(pki_dir_ + "/users/" + user + ".crt")),
+                 "\n    client-key-data: ",
+                 Base64Encode(ReadFileOrEmpty(pki_dir_ + "/users/" + user + ".key")), "\n")));
   if (!status.ok()) return status;
   return path;
 }

@@ -69,7 +69,7 @@ class ControlPlane {
   // Writes a kubeconfig for a client-certificate user in `groups` (no RBAC is granted) and
   // returns its path.
   StatusOr<std::string> MintUserKubeconfig(const std::string& user,
-                                                 const std::vector<std::string>& groups);
+                                           const std::vector<std::string>& groups);
 
   // Runs kubectl with the admin kubeconfig (or `kubeconfig` when given).
   CommandResult Kubectl(const std::vector<std::string>& args, const std::string& stdin_text = "",
@@ -91,6 +91,27 @@ class ControlPlane {
   std::string pki_dir_, ca_file_, admin_kubeconfig_;
   int etcd_client_port_ = 0, etcd_peer_port_ = 0, apiserver_port_ = 0;
   pid_t etcd_pid_ = -1, apiserver_pid_ = -1;
+};
+
+// A program running in the background for a test, its output appended to `log_file`. It dies with
+// the test process (PR_SET_PDEATHSIG), so a crashed test leaves nothing behind; the destructor
+// kills what is still running.
+class BackgroundProcess {
+ public:
+  // `env` entries ("NAME=value") are added to the inherited environment.
+  BackgroundProcess(std::vector<std::string> argv, const std::string& log_file,
+                    const std::vector<std::string>& env = {});
+  ~BackgroundProcess() { Kill(); }
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  // SIGTERM, then wait: the exit status (128 + signal when killed by one), -1 if not running.
+  int Stop();
+  void Kill();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
 };
 
 // Runs a command and captures its output. Used by the harness and by tests that drive kubectl.

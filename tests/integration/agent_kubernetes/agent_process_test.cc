@@ -2,13 +2,8 @@
 // node through the fake NVML, an 8×MI300X node through KFD sysfs, an 8×Ascend 910B node through the
 // fake DCMI), against the real API server: their labels, ComputeNodes and advertised capacity are
 // what kubectl shows, and restarting them with nothing changed writes nothing.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -30,50 +25,33 @@ std::string BinaryDir() {
   return dir != nullptr ? dir : ".";
 }
 
-// A zhisuan-agent child process; SIGTERM and reaped on destruction, killed if the test dies.
+// A zhisuan-agent on a fixture tree; SIGTERM and reaped on destruction.
 class AgentProcess {
  public:
-  AgentProcess(const std::string& node, const std::string& fixture, const std::string& log) {
-    const std::string root = harness::SourceDir() + "/tests/fixtures/sysfs/" + fixture;
-    const std::string libs = BinaryDir() + "/fixtures/lib";
-    std::vector<std::string> args = {
-        BinaryDir() + "/agent/zhisuan-agent",
-        "--kubeconfig=" + SharedControlPlane().admin_kubeconfig(),
-        "--node-name=" + node,
-        "--advertise=node-status",
-        "--sysfs-root=" + root + "/sys",
-        "--procfs-root=" + root + "/proc",
-        "--nvml-library=" +
-            (fixture == "h100-8x" ? libs + "/nvml/libnvidia-ml.so.1" : "/nonexistent/libnvml.so"),
-        "--dcmi-library=" +
-            (fixture == "ascend910b-8x" ? libs + "/dcmi/libdcmi.so" : "/nonexistent/libdcmi.so"),
-        "--libcuda-library=/nonexistent/libcuda.so.1",
-        "--listen-address=127.0.0.1:0",
-        "--sample-interval=1s",
-        "--measure-flops-at-startup=false"};
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~AgentProcess() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-  }
-  AgentProcess(const AgentProcess&) = delete;
-  AgentProcess& operator=(const AgentProcess&) = delete;
+  AgentProcess(const std::string& node, const std::string& fixture, const std::string& log)
+      : process_(Args(node, fixture), log) {}
+  ~AgentProcess() { process_.Stop(); }
 
  private:
-  pid_t pid_ = -1;
+  static std::vector<std::string> Args(const std::string& node, const std::string& fixture) {
+    const std::string root = harness::SourceDir() + "/tests/fixtures/sysfs/" + fixture;
+    const std::string libs = BinaryDir() + "/fixtures/lib";
+    return {BinaryDir() + "/agent/zhisuan-agent",
+            "--kubeconfig=" + SharedControlPlane().admin_kubeconfig(),
+            "--node-name=" + node,
+            "--advertise=node-status",
+            "--sysfs-root=" + root + "/sys",
+            "--procfs-root=" + root + "/proc",
+            "--nvml-library=" + (fixture == "h100-8x" ? libs + "/nvml/libnvidia-ml.so.1"
+                                                      : "/nonexistent/libnvml.so"),
+            "--dcmi-library=" + (fixture == "ascend910b-8x" ? libs + "/dcmi/libdcmi.so"
+                                                            : "/nonexistent/libdcmi.so"),
+            "--libcuda-library=/nonexistent/libcuda.so.1",
+            "--listen-address=127.0.0.1:0",
+            "--sample-interval=1s",
+            "--measure-flops-at-startup=false"};
+  }
+  harness::BackgroundProcess process_;
 };
 
 struct FleetNode {

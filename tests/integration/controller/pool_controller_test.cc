@@ -2,13 +2,8 @@
 // hand (no kubelet, no agent), the controller runs as a child process, and every assertion reads
 // the API. Each test keeps to its own nodes (label suite=<test>) and namespace, so tests do not
 // compete for nodes.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -35,58 +30,33 @@ std::string ControllerBinary() {
   return StrCat(dir != nullptr ? dir : ".", "/controller/zhisuan-controller");
 }
 
-// One zhisuan-controller process; killed with the test if the test dies.
+// One zhisuan-controller replica; killed with the test if the test dies.
 class ControllerProcess {
  public:
   ControllerProcess(std::string identity, std::vector<std::string> extra_args)
       : identity_(std::move(identity)), extra_args_(std::move(extra_args)) {}
-  ~ControllerProcess() { Kill(); }
 
   void Start() {
-    const std::string log =
-        StrCat(SharedControlPlane().work_dir(), "/controller-", identity_, ".log");
     std::vector<std::string> args = {
         ControllerBinary(),    "--kubeconfig=" + SharedControlPlane().admin_kubeconfig(),
         "--metrics-address=0", "--leader-election-namespace=default",
         "--health-grace=0",    "--carbon-grace=0"};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(1);
-      setenv("POD_NAME", identity_.c_str(), 1);
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
+    process_ = std::make_unique<harness::BackgroundProcess>(
+        args, StrCat(SharedControlPlane().work_dir(), "/controller-", identity_, ".log"),
+        std::vector<std::string>{"POD_NAME=" + identity_});
   }
   // SIGTERM and wait: the exit status.
-  int Stop() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
+  int Stop() { return process_ ? process_->Stop() : -1; }
   void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+    if (process_) process_->Kill();
   }
   const std::string& identity() const { return identity_; }
 
  private:
   std::string identity_;
   std::vector<std::string> extra_args_;
-  pid_t pid_ = -1;
+  std::unique_ptr<harness::BackgroundProcess> process_;
 };
 
 class PoolControllerTest : public ::testing::Test {
