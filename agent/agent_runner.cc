@@ -9,9 +9,9 @@
 
 #include "agent/agent_state.h"
 #include "agent/flops/measured_flops_scheduler.h"
+#include "agent/kubernetes_integration.h"
 #include "agent/metrics/http_server.h"
 #include "agent/metrics/metrics_exposition.h"
-#include "agent/kubernetes_integration.h"
 #include "agent/metrics/sampler.h"
 #include "common/log.h"
 #include "common/strings.h"

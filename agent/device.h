@@ -47,8 +47,8 @@ using api::PrecisionName;
 
 // One accelerator as discovered. Identity fields never change while the agent runs.
 struct Accelerator {
-  int index = 0;            // as the vendor runtime numbers it (nvidia-smi index, davinci N)
-  std::string uuid;         // vendor UUID; "pci-<bus id>" when the vendor gives none
+  int index = 0;     // as the vendor runtime numbers it (nvidia-smi index, davinci N)
+  std::string uuid;  // vendor UUID; "pci-<bus id>" when the vendor gives none
   Vendor vendor = Vendor::kUnknown;
   // Canonical, label-safe product name from the SKU table ("H100-SXM5", "MI300X", "Ascend910B");
   // for parts the table lacks, the vendor-reported name made label-safe.
@@ -102,13 +102,13 @@ class DiscoveryBackend {
 using DiscoveryBackendPtr = std::unique_ptr<DiscoveryBackend>;
 
 struct CpuInfo {
-  std::string model;  // "Intel(R) Xeon(R) Platinum 8480+"
+  std::string model;      // "Intel(R) Xeon(R) Platinum 8480+"
   std::string vendor_id;  // "GenuineIntel", "AuthenticAMD", "HygonGenuine"
   int sockets = 0;
   int physical_cores = 0;
   int logical_cpus = 0;
   int numa_nodes = 0;
-  double max_mhz = 0;   // from cpufreq, else /proc/cpuinfo
+  double max_mhz = 0;                  // from cpufreq, else /proc/cpuinfo
   std::vector<std::string> isa_flags;  // the relevant ones: avx2, fma, avx512f, amx_bf16, sve...
 };
 

@@ -5,12 +5,11 @@
 // the real implementation speaks REST over HTTPS with verification always on.
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 
@@ -114,8 +113,8 @@ class ApiClient {
   virtual StatusOr<Json> UpdateStatus(const ResourceType& type, const Json& object) = 0;
   virtual Status Delete(const ResourceType& type, std::string_view ns, std::string_view name,
                         const DeleteOptions& options = {}) = 0;
-  virtual StatusOr<Json> Patch(const ResourceType& type, std::string_view ns,
-                               std::string_view name, PatchType patch_type, const Json& patch,
+  virtual StatusOr<Json> Patch(const ResourceType& type, std::string_view ns, std::string_view name,
+                               PatchType patch_type, const Json& patch,
                                const PatchOptions& options = {}) = 0;
   virtual StatusOr<WatchStreamPtr> Watch(const ResourceType& type, std::string_view ns,
                                          const ListOptions& options) = 0;

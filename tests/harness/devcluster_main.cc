@@ -1,6 +1,6 @@
 // zhisuan-devcluster: starts or stops the local control plane that `make demo` leaves running.
-//   zhisuan-devcluster up DIR      start etcd + kube-apiserver, detached; write DIR/admin.kubeconfig
-//   zhisuan-devcluster down DIR    stop what `up` started
+//   zhisuan-devcluster up DIR      start etcd + kube-apiserver, detached; write
+//   DIR/admin.kubeconfig zhisuan-devcluster down DIR    stop what `up` started
 #include <cstdio>
 #include <filesystem>
 #include <string>

@@ -38,8 +38,8 @@ spec:
 void ApplyWidgetCrd(ControlPlane& plane) {
   auto applied = plane.Kubectl({"apply", "-f", "-"}, kWidgetCrd);
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
-  auto established = plane.Kubectl({"wait", "--for=condition=Established", "--timeout=60s",
-                                    "crd/widgets.harness.zhisuan.io"});
+  auto established = plane.Kubectl(
+      {"wait", "--for=condition=Established", "--timeout=60s", "crd/widgets.harness.zhisuan.io"});
   ASSERT_EQ(established.exit_code, 0) << established.output;
 }
 
@@ -92,10 +92,15 @@ TEST(ControlPlane, RbacDeniesANonAdminUser) {
   EXPECT_THAT(nodes.output, HasSubstr("User \"tenant-alice\" cannot list resource \"nodes\""));
 
   // Granting a role makes exactly that allowed.
-  ASSERT_EQ(plane.Kubectl({"create", "clusterrole", "node-reader", "--verb=get,list",
-                           "--resource=nodes"}).exit_code, 0);
-  ASSERT_EQ(plane.Kubectl({"create", "clusterrolebinding", "alice-nodes",
-                           "--clusterrole=node-reader", "--user=tenant-alice"}).exit_code, 0);
+  ASSERT_EQ(
+      plane.Kubectl({"create", "clusterrole", "node-reader", "--verb=get,list", "--resource=nodes"})
+          .exit_code,
+      0);
+  ASSERT_EQ(plane
+                .Kubectl({"create", "clusterrolebinding", "alice-nodes",
+                          "--clusterrole=node-reader", "--user=tenant-alice"})
+                .exit_code,
+            0);
   EXPECT_EQ(plane.Kubectl({"get", "nodes"}, "", *kubeconfig).exit_code, 0);
   EXPECT_NE(plane.Kubectl({"delete", "node", "any"}, "", *kubeconfig).exit_code, 0);
 }
@@ -106,9 +111,9 @@ TEST(ControlPlane, SurvivesApiServerRestartAndEtcdCompaction) {
                                 "jsonpath={.metadata.resourceVersion}"});
   ASSERT_EQ(created.exit_code, 0) << created.output;
   const std::string old_version = created.output;
-  ASSERT_EQ(plane.Kubectl({"patch", "configmap", "survivor", "-p", R"({"data":{"k":"v"}})"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      plane.Kubectl({"patch", "configmap", "survivor", "-p", R"({"data":{"k":"v"}})"}).exit_code,
+      0);
   auto revision = plane.CompactEtcd();
   ASSERT_TRUE(revision.ok()) << revision.status();
   EXPECT_GT(*revision, std::stoll(old_version));
@@ -116,9 +121,9 @@ TEST(ControlPlane, SurvivesApiServerRestartAndEtcdCompaction) {
   ASSERT_TRUE(plane.RestartApiServer().ok());
   EXPECT_NE(plane.apiserver_pid(), before);
   // A watch from a compacted resourceVersion is gone: a 410 Expired event, as clients must handle.
-  auto stale = plane.Kubectl({"get", "--request-timeout=5s", "--raw",
-                              "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=" +
-                                  old_version});
+  auto stale = plane.Kubectl(
+      {"get", "--request-timeout=5s", "--raw",
+       "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=" + old_version});
   EXPECT_THAT(stale.output, HasSubstr(R"("code":410)"));
   EXPECT_THAT(stale.output, HasSubstr("Expired"));
 

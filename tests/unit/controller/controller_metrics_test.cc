@@ -9,9 +9,9 @@
 namespace zhisuan::controller {
 namespace {
 
+using fixtures::MakePool;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using fixtures::MakePool;
 
 std::string Scrape(ControllerMetrics& metrics) {
   return prometheus::TextSerializer().Serialize(metrics.registry()->Collect());
