@@ -55,21 +55,24 @@ demo: toolchain build
 demo-down:
 	@hack/demo.sh down "$(DEMO_DIR)" "$(BUILD_DIR)"
 
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?= 20000
 FUZZ_DIR     ?= build-fuzz
 
-# Short libFuzzer runs of every target (clang, ASan+UBSan); `make fuzz-long` runs each for 10 min.
+# Deterministic libFuzzer smoke runs of every target (clang, ASan+UBSan, fixed seed, recorded
+# corpus); `make fuzz-long` explores for 10 min per target.
 fuzz: deps
 	@echo "[fuzz] building fuzzers with clang in $(FUZZ_DIR)"
 	@cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DZHISUAN_WERROR=OFF \
-	  -DZHISUAN_FUZZ=ON -DZHISUAN_SANITIZE=address,undefined -DZHISUAN_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	  -DZHISUAN_FUZZ=ON -DZHISUAN_SANITIZE=address,undefined -DZHISUAN_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  -DZHISUAN_FUZZ_RUNS=$(FUZZ_RUNS) >/dev/null
 	@cmake --build $(FUZZ_DIR) --target fuzzers -j $(JOBS)
-	@echo "[fuzz] running each fuzzer for $(FUZZ_SECONDS)s"
+	@echo "[fuzz] running each fuzzer ($(FUZZ_RUNS) inputs, at most $(FUZZ_SECONDS)s)"
 	@cd $(FUZZ_DIR) && ctest -L fuzz --output-on-failure -j $(CTEST_JOBS)
 
 fuzz-long:
-	@$(MAKE) fuzz FUZZ_SECONDS=600 CTEST_JOBS=1
+	@$(MAKE) fuzz FUZZ_SECONDS=600 FUZZ_RUNS=-1 CTEST_JOBS=1
 
 asan:
 	@$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug \

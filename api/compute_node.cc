@@ -130,9 +130,13 @@ StatusOr<ComputeNode> ComputeNodeFromJson(const Json& object) {
   ComputeNode node;
   const Json& metadata = object.contains("metadata") ? object["metadata"] : Json();
   if (!metadata.is_object()) return InvalidArgumentError("ComputeNode has no metadata");
-  node.name = metadata.value("name", "");
-  node.uid = metadata.value("uid", "");
-  node.resource_version = metadata.value("resourceVersion", "");
+  try {
+    node.name = metadata.value("name", "");
+    node.uid = metadata.value("uid", "");
+    node.resource_version = metadata.value("resourceVersion", "");
+  } catch (const Json::exception& error) {
+    return InvalidArgumentError(StrCat("ComputeNode metadata is malformed: ", error.what()));
+  }
   if (node.name.empty()) return InvalidArgumentError("ComputeNode has no metadata.name");
   const Json& status = object.contains("status") ? object["status"] : Json();
   if (status.is_null()) return node;

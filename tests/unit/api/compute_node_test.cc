@@ -140,6 +140,10 @@ TEST(ComputeNode, AcceptsANodeWithNoStatusYet) {
   ASSERT_TRUE(decoded.ok());
   EXPECT_TRUE(decoded->status.accelerators.empty());
   EXPECT_FALSE(ComputeNodeFromJson(Json::parse(R"({"metadata": {}})")).ok());
+  // Found by fuzz_compute_node: a non-string name threw out of the decoder.
+  auto numeric_name = ComputeNodeFromJson(Json::parse(R"({"metadata": {"name": 999999999999}})"));
+  ASSERT_FALSE(numeric_name.ok());
+  EXPECT_THAT(numeric_name.status().message(), HasSubstr("metadata is malformed"));
   EXPECT_FALSE(ComputeNodeFromJson(Json::parse(R"("text")")).ok());
 }
 
