@@ -56,7 +56,7 @@ demo-down:
 	@hack/demo.sh down "$(DEMO_DIR)" "$(BUILD_DIR)"
 
 FUZZ_SECONDS ?= 60
-FUZZ_RUNS    ?= 20000
+FUZZ_RUNS    ?= 200000
 FUZZ_DIR     ?= build-fuzz
 
 # Deterministic libFuzzer smoke runs of every target (clang, ASan+UBSan, fixed seed, recorded
