@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "agent/sku/sku_names.h"
 #include "common/strings.h"
 
 namespace zhisuan::agent {
@@ -23,27 +24,26 @@ std::vector<PeakFlopsEntry> BuiltInEntries() {
   const FlopsByPrecision h100_sxm = Tflops(67, 67, 494.7, 989.4, 989.4, 1978.9, 1978.9);
   const FlopsByPrecision a100 = Tflops(19.5, 19.5, 156, 312, 312, 0, 624);
   return {
-      {0x10de, 0x2330, "H100-SXM5", h100_sxm, true, true,
-       "NVIDIA H100 Tensor Core GPU datasheet (SXM5)"},
-      {0x10de, 0x2331, "H100-PCIe", Tflops(51.2, 51.2, 378, 756, 756, 1513, 1513), true, true,
+      {0x10de, 0x2330, h100_sxm, true, true, "NVIDIA H100 Tensor Core GPU datasheet (SXM5)"},
+      {0x10de, 0x2331, Tflops(51.2, 51.2, 378, 756, 756, 1513, 1513), true, true,
        "NVIDIA H100 Tensor Core GPU datasheet (PCIe)"},
       // H200 has H100 SXM5's compute with more, faster memory.
-      {0x10de, 0x2335, "H200-SXM", h100_sxm, true, true, "NVIDIA H200 Tensor Core GPU datasheet"},
+      {0x10de, 0x2335, h100_sxm, true, true, "NVIDIA H200 Tensor Core GPU datasheet"},
       // No public datasheet; figures as reported by the trade press. No FP64 tensor path.
-      {0x10de, 0x2329, "H20", Tflops(1, 44, 74, 148, 148, 296, 296), false, false,
+      {0x10de, 0x2329, Tflops(1, 44, 74, 148, 148, 296, 296), false, false,
        "reported (no public NVIDIA datasheet)"},
-      {0x10de, 0x20b0, "A100-SXM4-40GB", a100, true, true, "NVIDIA A100 Tensor Core GPU datasheet"},
-      {0x10de, 0x20b2, "A100-SXM4-80GB", a100, true, true, "NVIDIA A100 Tensor Core GPU datasheet"},
-      {0x10de, 0x20b5, "A100-PCIe-80GB", a100, true, true, "NVIDIA A100 Tensor Core GPU datasheet"},
+      {0x10de, 0x20b0, a100, true, true, "NVIDIA A100 Tensor Core GPU datasheet"},
+      {0x10de, 0x20b2, a100, true, true, "NVIDIA A100 Tensor Core GPU datasheet"},
+      {0x10de, 0x20b5, a100, true, true, "NVIDIA A100 Tensor Core GPU datasheet"},
       // Ada has no FP64 tensor path: FP64 runs at 1/64 of FP32.
-      {0x10de, 0x26b9, "L40S", Tflops(1.4, 91.6, 183, 362, 362, 733, 733), false, true,
+      {0x10de, 0x26b9, Tflops(1.4, 91.6, 183, 362, 362, 733, 733), false, true,
        "NVIDIA L40S datasheet"},
-      {0x1002, 0x74a1, "MI300X", Tflops(163.4, 163.4, 653.7, 1307.4, 1307.4, 2614.9, 2614.9), true,
-       true, "AMD Instinct MI300X data sheet"},
+      {0x1002, 0x74a1, Tflops(163.4, 163.4, 653.7, 1307.4, 1307.4, 2614.9, 2614.9), true, true,
+       "AMD Instinct MI300X data sheet"},
       // pci.ids has no Ascend entries: d801/d802 are the ids the driver binds, unverified.
-      {0x19e5, 0xd801, "Ascend910", Tflops(0, 0, 0, 0, 256, 0, 512), false, false,
+      {0x19e5, 0xd801, Tflops(0, 0, 0, 0, 256, 0, 512), false, false,
        "Huawei Ascend 910 product brief (PCI id unverified)"},
-      {0x19e5, 0xd802, "Ascend910B", Tflops(0, 0, 0, 320, 320, 0, 0), false, false,
+      {0x19e5, 0xd802, Tflops(0, 0, 0, 320, 320, 0, 0), false, false,
        "reported (~320 TFLOPS fp16/bf16; figure and PCI id unverified)"},
   };
 }
@@ -201,7 +201,8 @@ std::string RenderFlopsTableMarkdown(const PeakFlopsTable& table) {
   char id[16];
   for (const auto& entry : table.entries()) {
     std::snprintf(id, sizeof id, "%04x:%04x", entry.pci_vendor_id, entry.pci_device_id);
-    out += StrCat("| ", id, " | ", entry.product, " |");
+    out += StrCat("| ", id, " | ", ProductNameOrFallback(entry.pci_vendor_id, entry.pci_device_id),
+                  " |");
     for (size_t i = 0; i < entry.flops.size(); ++i) {
       std::string cell = FormatTflops(entry.flops[i]);
       if (i == static_cast<size_t>(Precision::kFp64) && entry.fp64_is_tensor) cell += "*";

@@ -14,11 +14,11 @@
 
 namespace zhisuan::agent {
 
-// One SKU's dense (no sparsity) peak, from its datasheet.
+// One SKU's dense (no sparsity) peak, from its datasheet. The product's name is not repeated here:
+// agent/sku/sku_names.h owns the name for each PCI id (every entry must have one there).
 struct PeakFlopsEntry {
   uint16_t pci_vendor_id = 0;
   uint16_t pci_device_id = 0;
-  std::string_view product;  // label-safe, matches the SKU table's canonical names
   // Operations per second; int8 counts OPS. 0 where the part has no support or no public figure.
   // fp64 is the FP64 tensor/matrix figure where the part has one (see fp64_is_tensor).
   FlopsByPrecision flops{};

@@ -6,9 +6,6 @@
 //   scrape_latency_bench --devices 64 --scrapes 2000 [--node-exporter-port 19100]
 // prints one line per target: name, scrapes, p50/p99/max milliseconds, response bytes.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +20,7 @@
 #include "agent/metrics/http_server.h"
 #include "agent/metrics/metrics_exposition.h"
 #include "agent/metrics/sampler.h"
+#include "tests/harness/loopback_http.h"
 
 namespace zhisuan::agent {
 namespace {
@@ -69,23 +67,11 @@ class BenchBackend final : public DiscoveryBackend {
 // One scrape: connect, send, read to EOF. Returns milliseconds, or -1 on failure.
 double Scrape(int port, size_t& bytes) {
   const auto start = std::chrono::steady_clock::now();
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return -1;
-  }
   // Connection: close so node_exporter's Go server ends the response the way ours does.
-  const char request[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-  (void)!::send(fd, request, sizeof request - 1, 0);
-  char buffer[65536];
-  ssize_t n;
-  bytes = 0;
-  while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) bytes += static_cast<size_t>(n);
-  ::close(fd);
+  const std::string response = harness::LoopbackExchange(
+      port, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  if (response.empty()) return -1;
+  bytes = response.size();
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
       .count();
 }

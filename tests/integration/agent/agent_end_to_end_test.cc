@@ -6,11 +6,8 @@
 //   ZHISUAN_UPDATE_GOLDEN=1 ctest -R agent_end_to_end_test
 // and review the diff like any other change.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +20,7 @@
 #include <thread>
 
 #include "common/strings.h"
+#include "tests/harness/loopback_http.h"
 
 namespace zhisuan {
 namespace {
@@ -52,37 +50,6 @@ std::string ReadFile(const fs::path& path) {
 void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
-}
-
-struct HttpReply {
-  int status = 0;
-  std::string body;
-};
-
-HttpReply Http(int port, const std::string& method, const std::string& path) {
-  HttpReply reply;
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return reply;
-  }
-  const std::string request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-  (void)!::send(fd, request.data(), request.size(), 0);
-  std::string response;
-  char buffer[65536];
-  ssize_t n;
-  while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {
-    response.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  if (response.size() > 12) reply.status = std::atoi(response.substr(9, 3).c_str());
-  const size_t body = response.find("\r\n\r\n");
-  if (body != std::string::npos) reply.body = response.substr(body + 4);
-  return reply;
 }
 
 // One agent process, its stderr captured in a file, stopped with SIGTERM on destruction.
@@ -128,7 +95,7 @@ class AgentProcess {
   }
   bool WaitReady(int port) {
     for (int i = 0; i < 300; ++i) {
-      if (Http(port, "GET", "/readyz").status == 200) return true;
+      if (harness::LoopbackRequest(port, "GET", "/readyz").status == 200) return true;
       std::this_thread::sleep_for(milliseconds(50));
     }
     return false;
@@ -237,8 +204,8 @@ TEST_P(AgentGoldenTest, ScrapeMatchesGoldenAndPassesPromtool) {
   const int port = agent.WaitForPort();
   ASSERT_GT(port, 0) << agent.Log();
   ASSERT_TRUE(agent.WaitReady(port)) << agent.Log();
-  EXPECT_EQ(Http(port, "GET", "/healthz").status, 200);
-  const HttpReply scrape = Http(port, "GET", "/metrics");
+  EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/healthz").status, 200);
+  const harness::HttpReply scrape = harness::LoopbackRequest(port, "GET", "/metrics");
   ASSERT_EQ(scrape.status, 200);
   auto [promtool_status, promtool_output] = Promtool(scrape.body);
   EXPECT_EQ(promtool_status, 0) << promtool_output;
@@ -291,7 +258,7 @@ TEST(AgentEndToEndTest, MissingVendorLibraryStillServesMetricsWithAnErrorMetric)
   const int port = agent.WaitForPort();
   ASSERT_GT(port, 0) << agent.Log();
   ASSERT_TRUE(agent.WaitReady(port)) << agent.Log();
-  const std::string metrics = Http(port, "GET", "/metrics").body;
+  const std::string metrics = harness::LoopbackRequest(port, "GET", "/metrics").body;
   EXPECT_NE(metrics.find(R"(zhisuan_agent_discovery_backend_success{backend="nvml"} 0)"),
             std::string::npos)
       << metrics;
@@ -312,8 +279,8 @@ TEST(AgentEndToEndTest, FlopsMeasureRequestRunsTheProbesOffTheScrapePath) {
   const int port = agent.WaitForPort();
   ASSERT_GT(port, 0) << agent.Log();
   ASSERT_TRUE(agent.WaitReady(port));
-  EXPECT_EQ(Http(port, "POST", "/flops/measure").status, 202);
-  EXPECT_EQ(Http(port, "GET", "/flops/measure").status, 405);
+  EXPECT_EQ(harness::LoopbackRequest(port, "POST", "/flops/measure").status, 202);
+  EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/flops/measure").status, 405);
   // The result reaches /metrics on the next sampler tick; SIGUSR1 does not force one, so poll the
   // log for the probe's line instead.
   bool measured = false;
@@ -354,7 +321,7 @@ TEST(AgentEndToEndTest, XidFromTheFakeNvmlMakesTheGpuUnhealthy) {
   bool unhealthy = false;
   std::string metrics;
   for (int i = 0; i < 100 && !unhealthy; ++i) {
-    metrics = Http(port, "GET", "/metrics").body;
+    metrics = harness::LoopbackRequest(port, "GET", "/metrics").body;
     unhealthy = std::regex_search(metrics, gpu0_unhealthy);
     std::this_thread::sleep_for(milliseconds(50));
   }

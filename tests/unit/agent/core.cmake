@@ -15,4 +15,4 @@ zhisuan_test(agent_config_test
 zhisuan_test(agent_metrics_test
   SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/metrics_test.cc
           ${ZHISUAN_AGENT_CORE_TEST_DIR}/http_server_test.cc
-  LIBS zhisuan_agent)
+  LIBS zhisuan_agent zhisuan_loopback_http)

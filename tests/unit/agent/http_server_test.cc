@@ -1,35 +1,12 @@
 #include "agent/metrics/http_server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "common/strings.h"
+#include "tests/harness/loopback_http.h"
 
 namespace zhisuan::agent {
 namespace {
-
-std::string Request(int port, const std::string& raw) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return "connect failed";
-  }
-  (void)!::send(fd, raw.data(), raw.size(), 0);
-  std::string response;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
-    response.append(buffer, static_cast<size_t>(n));
-  ::close(fd);
-  return response;
-}
 
 TEST(HttpServerTest, RoutesByMethodAndPath) {
   auto server = HttpServer::Create("127.0.0.1:0");
@@ -46,18 +23,22 @@ TEST(HttpServerTest, RoutesByMethodAndPath) {
   const int port = (*server)->port();
   ASSERT_GT(port, 0);
 
-  std::string ok = Request(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string ok = harness::LoopbackExchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_TRUE(StartsWith(ok, "HTTP/1.1 200 OK\r\n")) << ok;
   EXPECT_NE(ok.find("Content-Length: 3\r\n"), std::string::npos);
   EXPECT_TRUE(EndsWith(ok, "\r\n\r\nok\n"));
-  EXPECT_TRUE(StartsWith(Request(port, "GET /healthz?verbose=1 HTTP/1.1\r\n\r\n"), "HTTP/1.1 200"));
+  EXPECT_TRUE(StartsWith(harness::LoopbackExchange(port, "GET /healthz?verbose=1 HTTP/1.1\r\n\r\n"),
+                         "HTTP/1.1 200"));
 
-  EXPECT_TRUE(StartsWith(Request(port, "POST /flops/measure HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
-                         "HTTP/1.1 202"));
+  EXPECT_TRUE(StartsWith(
+      harness::LoopbackExchange(port, "POST /flops/measure HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
+      "HTTP/1.1 202"));
   EXPECT_EQ(posts, 1);
-  EXPECT_TRUE(StartsWith(Request(port, "GET /flops/measure HTTP/1.1\r\n\r\n"), "HTTP/1.1 405"));
-  EXPECT_TRUE(StartsWith(Request(port, "GET /nope HTTP/1.1\r\n\r\n"), "HTTP/1.1 404"));
-  EXPECT_TRUE(StartsWith(Request(port, "garbage\r\n\r\n"), "HTTP/1.1 400"));
+  EXPECT_TRUE(StartsWith(harness::LoopbackExchange(port, "GET /flops/measure HTTP/1.1\r\n\r\n"),
+                         "HTTP/1.1 405"));
+  EXPECT_TRUE(
+      StartsWith(harness::LoopbackExchange(port, "GET /nope HTTP/1.1\r\n\r\n"), "HTTP/1.1 404"));
+  EXPECT_TRUE(StartsWith(harness::LoopbackExchange(port, "garbage\r\n\r\n"), "HTTP/1.1 400"));
   EXPECT_EQ((*server)->errors(), 1u);
   (*server)->Stop();
 }
@@ -67,7 +48,7 @@ TEST(HttpServerTest, OversizedRequestsAreRejected) {
   ASSERT_TRUE(server.ok());
   (*server)->Start();
   std::string huge = "GET / HTTP/1.1\r\nX-Pad: " + std::string(10000, 'a');
-  EXPECT_TRUE(StartsWith(Request((*server)->port(), huge), "HTTP/1.1 400"));
+  EXPECT_TRUE(StartsWith(harness::LoopbackExchange((*server)->port(), huge), "HTTP/1.1 400"));
 }
 
 TEST(HttpServerTest, BadListenAddressesNameTheFlag) {

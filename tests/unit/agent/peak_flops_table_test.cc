@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/sku/sku_names.h"
+
 namespace zhisuan::agent {
 namespace {
 
@@ -40,12 +42,21 @@ TEST(PeakFlopsTableTest, KnownPartsComeFromTheTableWithTheirSource) {
 
 TEST(PeakFlopsTableTest, EveryEntryHasASourceAndReportedFiguresAreMarkedUnverified) {
   for (const auto& entry : PeakFlopsTable::BuiltIn().entries()) {
-    EXPECT_FALSE(entry.source.empty()) << entry.product;
-    EXPECT_FALSE(entry.product.empty());
+    EXPECT_FALSE(entry.source.empty()) << entry.pci_device_id;
   }
   EXPECT_FALSE(PeakFlopsTable::BuiltIn().Find(0x10de, 0x2329)->verified);  // H20
   EXPECT_FALSE(PeakFlopsTable::BuiltIn().Find(0x19e5, 0xd802)->verified);  // Ascend 910B
   EXPECT_TRUE(PeakFlopsTable::BuiltIn().Find(0x10de, 0x2331)->verified);   // H100 PCIe
+}
+
+// The SKU table owns product names; a FLOPS entry for an id it lacks would publish a fallback name
+// ("nvidia-2330") next to a datasheet peak, so every entry must have a canonical name and the same
+// architecture the formula would use.
+TEST(PeakFlopsTableTest, EveryEntryIsAKnownProduct) {
+  for (const auto& entry : PeakFlopsTable::BuiltIn().entries()) {
+    EXPECT_TRUE(CanonicalProductName(entry.pci_vendor_id, entry.pci_device_id).has_value())
+        << std::hex << entry.pci_vendor_id << ":" << entry.pci_device_id;
+  }
 }
 
 TEST(PeakFlopsTableTest, UnknownPartsFallBackToTheArchitectureFormula) {
