@@ -7,8 +7,12 @@
 namespace zhisuan::agent {
 
 MeasuredFlopsScheduler::MeasuredFlopsScheduler(std::vector<FlopsProbePtr> probes,
-                                               SkipDevicePredicate is_busy, ClockPtr clock)
-    : probes_(std::move(probes)), is_busy_(std::move(is_busy)), clock_(std::move(clock)) {}
+                                               SkipDevicePredicate is_busy, ClockPtr clock,
+                                               std::chrono::milliseconds busy_retry_interval)
+    : probes_(std::move(probes)),
+      is_busy_(std::move(is_busy)),
+      clock_(std::move(clock)),
+      busy_retry_interval_(busy_retry_interval) {}
 
 MeasuredFlopsScheduler::~MeasuredFlopsScheduler() { Stop(); }
 
@@ -43,8 +47,15 @@ bool MeasuredFlopsScheduler::Request() {
 
 void MeasuredFlopsScheduler::Loop() {
   std::unique_lock lock(mu_);
+  const auto woken = [this] { return pending_ || stopping_; };
   while (true) {
-    wake_.wait(lock, [this] { return pending_ || stopping_; });
+    if (NeedsBusyRetry(results_)) {
+      // Real time, not clock_: this only paces retries, and a condition variable cannot wait on
+      // an injected clock. A timeout with nothing asked for is the retry.
+      if (!wake_.wait_for(lock, busy_retry_interval_, woken)) pending_ = true;
+    } else {
+      wake_.wait(lock, woken);
+    }
     if (stopping_) return;
     pending_ = false;
     lock.unlock();
@@ -86,6 +97,14 @@ void MeasuredFlopsScheduler::RunOnce() {
   }
   fresh.runs = results_.runs + 1;
   results_ = std::move(fresh);
+}
+
+bool MeasuredFlopsScheduler::NeedsBusyRetry(const MeasuredFlopsResults& results) {
+  // RunOnce has already put back any earlier good figure, so a skipped entry left here has none.
+  for (const auto& measurement : results.measurements) {
+    if (measurement.status.code() == StatusCode::kFailedPrecondition) return true;
+  }
+  return false;
 }
 
 MeasuredFlopsResults MeasuredFlopsScheduler::Results() const {

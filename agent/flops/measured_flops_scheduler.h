@@ -2,7 +2,10 @@
 // Runs the FLOPS probes at start-up and on request (POST /flops/measure, SIGUSR1), on its own
 // thread, never on the scrape path. A device whose latest utilisation is above the threshold is
 // skipped: the probe would both disturb the workload and measure less than the device can do.
+// A skipped device with no measurement yet is retried every `busy_retry_interval`, so a node that
+// started under load still gets its figure once the workload pauses, without anyone asking.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -24,7 +27,8 @@ struct MeasuredFlopsResults {
 class MeasuredFlopsScheduler {
  public:
   MeasuredFlopsScheduler(std::vector<FlopsProbePtr> probes, SkipDevicePredicate is_busy,
-                         ClockPtr clock);
+                         ClockPtr clock,
+                         std::chrono::milliseconds busy_retry_interval = std::chrono::minutes(10));
   ~MeasuredFlopsScheduler();
   MeasuredFlopsScheduler(const MeasuredFlopsScheduler&) = delete;
   MeasuredFlopsScheduler& operator=(const MeasuredFlopsScheduler&) = delete;
@@ -42,10 +46,13 @@ class MeasuredFlopsScheduler {
 
  private:
   void Loop();
+  // True when some target was skipped as busy and has no earlier good measurement to keep.
+  static bool NeedsBusyRetry(const MeasuredFlopsResults& results);
 
   std::vector<FlopsProbePtr> probes_;
   const SkipDevicePredicate is_busy_;
   const ClockPtr clock_;
+  const std::chrono::milliseconds busy_retry_interval_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool pending_ = false;

@@ -118,5 +118,40 @@ TEST(MeasuredFlopsSchedulerTest, StartWithoutMeasureNowWaitsForARequest) {
   EXPECT_EQ(runs.load(), 0);
 }
 
+// The start-up probe found the device busy: without a retry the node would never publish a measured
+// figure unless someone asked. Retries stop once every device has one.
+TEST(MeasuredFlopsSchedulerTest, DeviceBusyAtStartIsRetriedUntilMeasured) {
+  std::atomic<int> runs{0};
+  std::atomic<bool> busy{true};
+  std::vector<FlopsProbePtr> probes;
+  probes.push_back(std::make_unique<ScriptedProbe>(std::vector<std::string>{"gpu"}, 10, &runs));
+  MeasuredFlopsScheduler scheduler(
+      std::move(probes), [&](std::string_view) { return busy.load(); },
+      std::make_shared<FakeClock>(), std::chrono::milliseconds(5));
+  scheduler.Start(/*measure_now=*/true);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (runs.load() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GE(runs.load(), 3) << "a busy device was not retried";
+  EXPECT_FALSE(scheduler.Results().measurements.at(0).status.ok());
+
+  busy = false;
+  while (!scheduler.Results().measurements.at(0).status.ok() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(scheduler.Results().measurements.at(0).status.ok());
+  EXPECT_GT(scheduler.Results().measurements.at(0).flops, 0);
+
+  // Measured: later busy periods keep the figure and schedule nothing more. 40 retry intervals
+  // pass with no further run.
+  busy = true;
+  const int runs_when_measured = runs.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(runs.load(), runs_when_measured);
+  scheduler.Stop();
+}
+
 }  // namespace
 }  // namespace zhisuan::agent
