@@ -84,7 +84,9 @@ StatusOr<std::string> PlanExecutor::WritePoolStatus(const PoolChange& change) {
 void PlanExecutor::WarnIgnored(const IgnoredComputeNode& ignored) {
   {
     std::lock_guard lock(mu_);
-    if (!warned_.insert(StrCat(ignored.name, "@", ignored.resource_version)).second) return;
+    std::string& warned_version = warned_version_[ignored.name];
+    if (warned_version == ignored.resource_version) return;
+    warned_version = ignored.resource_version;
   }
   ZLOG(Warning) << "ignoring ComputeNode " << ignored.name << ": " << ignored.reason;
   if (events_ == nullptr) return;

@@ -79,9 +79,10 @@ class PlanExecutor {
   EventSink* const events_;
   const std::string field_manager_;
   std::mutex mu_;
-  // ComputeNodes already warned about, by "name@resourceVersion": a broken object is reported
-  // once per version, not once per reconcile.
-  std::set<std::string> warned_;
+  // The resourceVersion of each ComputeNode last warned about: a broken object is reported once
+  // per version, not once per reconcile. Keyed by name so a node rewritten again and again holds
+  // one entry, not one per version.
+  std::map<std::string, std::string> warned_version_;
 };
 
 // The merge patches the executor sends; exposed for tests.

@@ -180,6 +180,14 @@ TEST_F(PlanExecutorTest, WarnsOnceAboutAnUndecodableComputeNode) {
   EXPECT_EQ(events_.events[0].name, "n9");
   EXPECT_EQ(events_.events[0].type, "Warning");
   EXPECT_EQ(events_.events[0].reason, "IgnoredComputeNode");
+
+  // Rewritten but still broken: a new version is worth one new warning, and only one.
+  Json stored = *api_->Get(kube::kComputeNodes, "", "n9");
+  stored["status"]["accelerators"] = "still many";
+  ASSERT_TRUE(api_->UpdateStatus(kube::kComputeNodes, stored).ok());
+  executor_.Execute(Plan());
+  executor_.Execute(Plan());
+  EXPECT_EQ(events_.events.size(), 2u);
 }
 
 TEST(PoolStatusPatch, ClearsCarbonFiguresThatAreGone) {
