@@ -96,6 +96,24 @@ void PlanExecutor::WarnIgnored(const IgnoredComputeNode& ignored) {
       StrCat("the controller ignores this ComputeNode until it is fixed: ", ignored.reason));
 }
 
+Status PlanExecutor::CheckNoNodeCarriesBinding(const PoolChange& change) {
+  // The plan comes from the informer cache, which misses a bind whose write landed but whose
+  // reply was lost (an API server restarting mid-request leaves no version to wait for). Removing
+  // the finalizer then would orphan that node for good, so the release is checked live. One List
+  // per pool deletion, a rare event, is a small price.
+  kube::ListOptions options;
+  options.label_selector =
+      StrCat(api::kPoolLabel, "=", api::PoolBindingValue(change.pool_namespace, change.name));
+  ZHISUAN_ASSIGN_OR_RETURN(kube::ObjectList bound, client_->List(kube::kNodes, "", options));
+  if (bound.items.empty()) return OkStatus();
+  const Json& node = bound.items.front();
+  // Aborted, not a conflict: the pool is retried with backoff until the cache has seen the
+  // binding and the planner releases it.
+  return AbortedError(StrCat("node ", node.value("/metadata/name"_json_pointer, std::string()),
+                             " still carries the pool's binding (", bound.items.size(),
+                             " node(s)); waiting for the cache to see it"));
+}
+
 ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
   ExecutionResult result;
   auto fail = [&](const std::string& pool_key, const Status& status) {
@@ -146,6 +164,15 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
   // 3. Pool metadata and status, only for pools whose node writes all landed.
   for (const auto& change : plan.pool_changes) {
     if (failed(change.pool_key)) continue;
+    if (change.RemovesFinalizer()) {
+      Status released = CheckNoNodeCarriesBinding(change);
+      if (!released.ok()) {
+        ZLOG(Warning) << "keeping the finalizer of ComputePool " << change.pool_key << ": "
+                      << released;
+        fail(change.pool_key, released);
+        continue;
+      }
+    }
     if ((change.finalizers || change.impaired_since) &&
         !metadata_written.contains(change.pool_key)) {
       auto written = WritePoolMetadata(change);

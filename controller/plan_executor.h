@@ -74,6 +74,8 @@ class PlanExecutor {
   StatusOr<std::string> WritePoolStatus(const PoolChange& change);
   StatusOr<std::string> WriteNode(const NodeChange& change);
   void WarnIgnored(const IgnoredComputeNode& ignored);
+  // OK when no Node carries the pool's binding label, read live rather than from the plan.
+  Status CheckNoNodeCarriesBinding(const PoolChange& change);
 
   const kube::ApiClientPtr client_;
   EventSink* const events_;

@@ -167,6 +167,45 @@ TEST_F(PlanExecutorTest, DeletionUnbindsThenRemovesFinalizerAndThePoolGoes) {
   EXPECT_EQ(n1["spec"]["taints"], Json::parse(R"([{"key": "gpu", "effect": "NoSchedule"}])"));
 }
 
+// The bind's reply was lost (an API server restart), so the cache the plan came from never saw it:
+// removing the finalizer on that plan would leave n1 bound to a pool that no longer exists.
+TEST_F(PlanExecutorTest, FinalizerStaysWhileALiveNodeStillCarriesTheBinding) {
+  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("t", "p", 8)).ok());
+  ASSERT_TRUE(executor_.Execute(Plan()).Complete());
+  const Json bound_n1 = Node("n1");
+  ASSERT_EQ(bound_n1["metadata"]["labels"]["zhisuan.io/pool"], "t.p");
+  ASSERT_TRUE(api_->Delete(kube::kComputePools, "t", "p").ok());
+
+  // A plan made from a cache in which n1 was never bound: nothing to unbind, so it only
+  // removes the finalizer.
+  Json stale_n1 = bound_n1;
+  stale_n1["metadata"]["labels"].erase("zhisuan.io/pool");
+  stale_n1["spec"]["taints"] = Json::parse(R"([{"key": "gpu", "effect": "NoSchedule"}])");
+  std::vector<Json> stale_nodes = api_->Objects(kube::kNodes);
+  for (Json& node : stale_nodes) {
+    if (node["metadata"]["name"] == "n1") node = stale_n1;
+  }
+  const PoolPlan stale_plan =
+      PlanPools(SnapshotFromObjects(api_->Objects(kube::kComputePools), stale_nodes,
+                                    api_->Objects(kube::kComputeNodes)),
+                fixtures::T0(), PlannerConfig{});
+  ASSERT_TRUE(stale_plan.node_changes.empty());
+  ASSERT_EQ(stale_plan.pool_changes.size(), 1u);
+  ASSERT_TRUE(stale_plan.pool_changes[0].RemovesFinalizer());
+
+  ExecutionResult result = executor_.Execute(stale_plan);
+  EXPECT_FALSE(result.Complete());
+  EXPECT_NE(result.first_error.message().find("node n1 still carries"), std::string::npos)
+      << result.first_error;
+  EXPECT_TRUE(Pool("t", "p").is_object()) << "the finalizer must hold the pool";
+
+  // Once the plan sees the binding, the deletion goes through cleanly.
+  result = executor_.Execute(Plan());
+  EXPECT_TRUE(result.Complete()) << result.first_error;
+  EXPECT_TRUE(Pool("t", "p").is_null());
+  EXPECT_FALSE(Node("n1")["metadata"]["labels"].contains("zhisuan.io/pool"));
+}
+
 TEST_F(PlanExecutorTest, WarnsOnceAboutAnUndecodableComputeNode) {
   Json broken = ComputeNodeObject("n9");
   broken["status"]["accelerators"] = "many";
