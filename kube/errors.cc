@@ -3,6 +3,7 @@
 #include <set>
 
 #include "common/strings.h"
+#include "kube/bounded_json.h"
 
 namespace zhisuan::kube {
 namespace {
@@ -85,7 +86,8 @@ Status StatusFromApiStatus(const Json& api_status) {
 }
 
 Status StatusFromResponse(int http_status, std::string_view body) {
-  Json parsed = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  // Too deep is no Status object: the excerpt below reports it.
+  const Json parsed = ParseBoundedJson(body).value;
   if (parsed.is_object() && JsonString(parsed, "kind") == "Status") {
     const std::string reason = JsonString(parsed, "reason");
     return Status(CodeForHttpStatus(http_status, reason), MessageWithCauses(parsed, http_status));

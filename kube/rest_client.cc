@@ -21,6 +21,7 @@
 #include "common/strings.h"
 #include "kube/backoff.h"
 #include "kube/bearer_token.h"
+#include "kube/bounded_json.h"
 #include "kube/errors.h"
 #include "kube/rate_limiter.h"
 #include "kube/resource_path.h"
@@ -604,7 +605,12 @@ class RestClient final : public ApiClient {
 
   StatusOr<Json> DoJson(const RequestSpec& spec) {
     ZHISUAN_ASSIGN_OR_RETURN(HttpResult result, Do(spec));
-    Json parsed = Json::parse(result.body, nullptr, /*allow_exceptions=*/false);
+    BoundedJson bounded = ParseBoundedJson(result.body);
+    if (bounded.too_deep) {
+      return DataLossError(StrCat(spec.method, " ", spec.path_and_query, ": HTTP ", result.status,
+                                  " response nests deeper than ", kMaxJsonDepth, " levels"));
+    }
+    Json& parsed = bounded.value;
     if (parsed.is_discarded() || !parsed.is_object()) {
       return DataLossError(StrCat(spec.method, " ", spec.path_and_query, ": HTTP ", result.status,
                                   " response is not a JSON object (", result.body.size(),

@@ -1,11 +1,18 @@
 #include "kube/watch_decoder.h"
 
+#include <algorithm>
+
 #include "common/strings.h"
 
 namespace zhisuan::kube {
 
 StatusOr<WatchEvent> DecodeWatchFrame(std::string_view frame) {
-  Json parsed = Json::parse(frame.begin(), frame.end(), nullptr, /*allow_exceptions=*/false);
+  BoundedJson bounded = ParseBoundedJson(frame);
+  if (bounded.too_deep) {
+    return DataLossError(
+        StrCat("watch frame nests deeper than ", kMaxWatchFrameDepth, " levels; refusing it"));
+  }
+  Json& parsed = bounded.value;
   if (parsed.is_discarded()) {
     return DataLossError(StrCat("watch frame is not valid JSON (", frame.size(), " bytes)"));
   }
@@ -31,8 +38,14 @@ StatusOr<WatchEvent> DecodeWatchFrame(std::string_view frame) {
   } else if (name == "ERROR") {
     event.type = WatchEvent::Type::kError;
   } else {
-    // Only the first bytes: the type came from the network and could be anything.
-    return DataLossError(StrCat("watch frame has unknown type \"", name.substr(0, 32), "\""));
+    // Only the first bytes: the type came from the network and could be anything. The cut backs
+    // off to a UTF-8 character boundary, so the message stays valid if it lands in JSON (an
+    // Event, a condition), where half a character would make serialising it throw.
+    size_t cut = std::min<size_t>(name.size(), 32);
+    while (cut > 0 && cut < name.size() && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    return DataLossError(StrCat("watch frame has unknown type \"", name.substr(0, cut), "\""));
   }
   event.object = std::move(*object);
   return event;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "kube/bounded_json.h"
 #include "kube/client.h"
 
 namespace zhisuan::kube {
@@ -35,6 +36,9 @@ class WatchFrameDecoder {
   std::string pending_;
   bool skipping_oversized_ = false;
 };
+
+// Deepest array/object nesting a frame may have (see kube/bounded_json.h for why there is one).
+inline constexpr int kMaxWatchFrameDepth = kMaxJsonDepth;
 
 // One frame's JSON text to an event. Exposed for tests and for the fuzzer.
 StatusOr<WatchEvent> DecodeWatchFrame(std::string_view frame);

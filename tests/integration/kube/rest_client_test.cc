@@ -607,6 +607,19 @@ TEST_F(FakeServerTest, MalformedJsonIsAClearErrorNotACrash) {
               ::testing::ContainsRegex("Authorization: ?Bearer fake-token"));
 }
 
+// A body nested far deeper than any real object would overflow the stack of the first copy of the
+// parsed value; the client refuses it instead (kube/bounded_json.h).
+TEST_F(FakeServerTest, ResponseNestedTooDeepIsRefusedNotACrash) {
+  const int depth = 200000;
+  const std::string deep =
+      R"({"kind":"ConfigMap","data":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  Serve([&deep](const FakeRequest&) { return FakeReply{{FakeHttpsServer::Response(200, deep)}}; });
+  auto got = client_->Get(kConfigMaps, "default", "x");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(got.status().message(), HasSubstr("nests deeper than 512 levels"));
+}
+
 TEST_F(FakeServerTest, TooManyRequestsHonoursRetryAfterThenSucceeds) {
   std::atomic<int> calls{0};
   Serve([&](const FakeRequest&) {

@@ -46,6 +46,14 @@ TEST(StatusFromResponse, MapsEveryDocumentedCode) {
   }
 }
 
+// An error body nested too deep to be a Status is reported by its excerpt, like any non-Status.
+TEST(StatusFromResponse, ErrorBodyNestedTooDeepIsAnExcerptNotACrash) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const Status status = StatusFromResponse(503, deep);
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable);
+  EXPECT_NE(status.message().find("[[[["), std::string::npos) << status;
+}
+
 TEST(StatusFromResponse, PredicatesDoNotOverlap) {
   Status conflict = StatusFromResponse(409, ApiStatus(409, "Conflict", "stale"));
   EXPECT_FALSE(IsAlreadyExists(conflict));

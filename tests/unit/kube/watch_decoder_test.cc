@@ -123,6 +123,39 @@ TEST(WatchFrameDecoder, OversizedFrameIsRejectedWithoutBufferingItAll) {
   EXPECT_TRUE(after[0].ok()) << after[0].status();
 }
 
+// Found with the watch_decoder fuzz target: a frame of a few hundred thousand nested arrays parsed
+// fine and then overflowed the stack of the first copy or dump of the event's object.
+TEST(WatchFrameDecoder, FrameNestedTooDeepIsRefusedAndDecodingContinues) {
+  const int depth = 20000;  // the fuzzer's was 200000; anything past the limit is refused alike
+  const std::string deep = R"({"type":"ADDED","object":{"spec":)" + std::string(depth, '[') +
+                           std::string(depth, ']') + "}}\n";
+  // The deepest nesting allowed still decodes: the object's own levels count too.
+  const int allowed = kMaxWatchFrameDepth - 2;
+  const std::string fits = R"({"type":"ADDED","object":{"spec":)" + std::string(allowed, '[') +
+                           std::string(allowed, ']') + "}}\n";
+  WatchFrameDecoder decoder;
+  auto events = FeedAll(decoder, {deep, fits, kAdded});
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(events[0].status().message(), HasSubstr("nests deeper than"));
+  ASSERT_TRUE(events[1].ok()) << events[1].status();
+  const Json copy = events[1]->object;  // copying recurses per level
+  EXPECT_EQ(copy, events[1]->object);
+  EXPECT_TRUE(events[2].ok()) << events[2].status();
+}
+
+// The error quotes only the first bytes of an unknown type, cut at a character boundary: half a
+// UTF-8 character would make the message throw when serialised into an Event.
+TEST(WatchFrameDecoder, UnknownTypeIsQuotedWithoutSplittingACharacter) {
+  std::string type(31, 'x');
+  type += "\u00e9\u00e9";  // bytes 31-34: two 2-byte characters, the first straddling byte 32
+  auto event = DecodeWatchFrame(R"({"type":")" + type + R"(","object":{}})");
+  ASSERT_FALSE(event.ok());
+  const std::string& message = event.status().message();
+  EXPECT_NO_THROW((void)Json(message).dump());
+  EXPECT_THAT(message, HasSubstr("\"" + std::string(31, 'x') + "\""));
+}
+
 TEST(WatchFrameDecoder, TruncatedLastFrameIsAnError) {
   WatchFrameDecoder decoder;
   auto events = FeedAll(decoder, {kAdded, kModified.substr(0, kModified.size() / 2)});
