@@ -67,6 +67,12 @@ StatusOr<KfdNode> KfdNodeFromProperties(const Properties& props) {
   ZHISUAN_ASSIGN_OR_RETURN(uint64_t location_id, require("location_id", 0xffff));
   ZHISUAN_ASSIGN_OR_RETURN(uint64_t render_minor, require("drm_render_minor", 1 << 20));
   if (simd_per_cu == 0) return InvalidArgumentError("KFD GPU node: simd_per_cu is 0");
+  // Fewer SIMDs than one CU holds is a corrupt file, not a GPU with no compute: publishing 0 CUs
+  // would advertise a device with 0 FLOPS.
+  if (*simd_count < simd_per_cu) {
+    return InvalidArgumentError(StrCat("KFD GPU node: simd_count ", *simd_count,
+                                       " is less than simd_per_cu ", simd_per_cu));
+  }
   if (*simd_count / simd_per_cu > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
     return InvalidArgumentError("KFD GPU node: simd_count out of range");
   }

@@ -56,6 +56,12 @@ TEST(KfdParsers, CpuNodesAndBadInput) {
       "simd_count 8\nsimd_per_cu 0\nvendor_id 4098\ndevice_id 1\nlocation_id 1\n"
       "drm_render_minor 128\n");
   EXPECT_FALSE(KfdNodeFromProperties(*zero_per_cu).ok());
+  // Fewer SIMDs than one CU: would be a GPU with 0 compute units and 0 FLOPS.
+  auto fewer_simds_than_a_cu = ParseKfdProperties(
+      "simd_count 3\nsimd_per_cu 4\nvendor_id 4098\ndevice_id 1\nlocation_id 1\n"
+      "drm_render_minor 128\n");
+  EXPECT_THAT(KfdNodeFromProperties(*fewer_simds_than_a_cu).status().message(),
+              ::testing::HasSubstr("simd_count 3 is less than simd_per_cu 4"));
   auto huge_vendor = ParseKfdProperties(
       "simd_count 8\nsimd_per_cu 4\nvendor_id 99999999\ndevice_id 1\nlocation_id 1\n"
       "drm_render_minor 128\n");
