@@ -9,10 +9,19 @@
 #   - kwok, simulating 24 GPU/NPU nodes in 3 zones whose energy differs (hydro zero-carbon, coal-
 #     heavy grid, solar), plus one node for this machine;
 #   - a real zhisuan-agent per simulated node, each reading a fixture hardware tree
-#     (tests/fixtures/sysfs) through the fake NVML/DCMI libraries, and one on this machine's CPU;
+#     (tests/fixtures/sysfs) through the fake NVML/DCMI libraries (the H100 nodes also measure
+#     their FLOPS through the fake CUDA driver), and one on this machine's CPU;
 #   - two zhisuan-controller replicas under leader election;
 #   - Prometheus scraping every agent and controller.
 # Then it applies the sample ComputePools (manifests/samples) and shows what Zhisuan made of them.
+# Prometheus names its jobs and labels its series as the chart's ServiceMonitors do (jobs
+# zhisuan-agent-metrics and zhisuan-controller-metrics, a `node` label per agent), so the chart's
+# alerts and dashboards work on the demo unchanged; tests/integration/demo checks every one of
+# their expressions against it.
+#
+# `up` on a running demo changes nothing; `up` over a stopped or crashed one starts afresh.
+# `down` stops each recorded process group (SIGTERM, up to 10 s, then SIGKILL), then the control
+# plane the same way; it needs nothing from BUILD_DIR and is harmless when nothing runs.
 set -euo pipefail
 
 verb=$1 demo_dir=$2 build_dir=$3
@@ -26,7 +35,9 @@ fixtures="$repo/tests/fixtures/sysfs"
 
 say() { printf '[demo] %s\n' "$*"; }
 
-# start NAME COMMAND...: run detached in its own session, log to DEMO_DIR/logs/NAME.log.
+# start NAME COMMAND...: run detached in its own session, log to DEMO_DIR/logs/NAME.log. setsid
+# does not fork here (a background job of a script is no group leader), so $! is the program
+# itself and its pid is also its session and process group id, which `down` signals as a whole.
 start() {
   local name=$1
   shift
@@ -38,22 +49,86 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# recorded_groups FILE...: the process groups recorded in the files (one pid a line) that are
+# still ours. A pid whose process is alive but leads no session of its own was recycled by an
+# unrelated process after a reboot or crash; it is skipped rather than signalled.
+recorded_groups() {
+  local f pid sid
+  for f in "$@"; do
+    [[ -f $f ]] || continue
+    while read -r pid; do
+      [[ $pid =~ ^[0-9]+$ ]] || continue
+      sid=$(ps -o sid= -p "$pid" 2>/dev/null | tr -d ' ') || true
+      if [[ -n $sid && $sid != "$pid" ]]; then
+        say "pid $pid in $f now belongs to an unrelated process; leaving it alone"
+        continue
+      fi
+      echo "$pid"
+    done <"$f"
+  done
+}
+
+# live_groups PGID...: those of the given process groups that still have a process that is not a
+# zombie (an exited process waiting to be reaped holds nothing).
+live_groups() {
+  ps -e -o pgid=,stat= | awk -v want=" $* " '$2 !~ /^Z/ && index(want, " " $1 " ") { print $1 }' |
+    sort -u
+}
+
+# stop_groups GRACE_SECONDS PGID...: SIGTERM every group at once, wait for all to exit, SIGKILL
+# whatever is left after the grace period. Fails when a process survives SIGKILL too.
+stop_groups() {
+  local grace=$1 group left deadline
+  shift
+  (($# > 0)) || return 0
+  for group in "$@"; do
+    kill -CONT -- "-$group" 2>/dev/null || true # a stopped process cannot act on SIGTERM
+    kill -TERM -- "-$group" 2>/dev/null || true
+  done
+  deadline=$((SECONDS + grace))
+  while left=$(live_groups "$@") && [[ -n $left ]] && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+  [[ -z $left ]] && return 0
+  say "still running after ${grace}s, sending SIGKILL to process groups:" $left
+  for group in $left; do kill -KILL -- "-$group" 2>/dev/null || true; done
+  deadline=$((SECONDS + 5))
+  while left=$(live_groups "$@") && [[ -n $left ]] && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+  [[ -z $left ]] && return 0
+  say "process groups survived SIGKILL:" $left
+  return 1
+}
+
+# stop_all: agents, controllers, kwok and Prometheus first, while the API server they talk to is
+# still up; then the control plane, kube-apiserver before etcd (the order of its pids file; each
+# was started in its own session by zhisuan-devcluster). Needs nothing from the build tree, so it
+# works after `make clean` too.
 stop_all() {
+  local status=0 group
   if [[ -d $pids ]]; then
-    for f in "$pids"/*; do
-      [[ -f $f ]] || continue
-      kill -TERM "$(cat "$f")" 2>/dev/null || true
-    done
-    sleep 1
-    for f in "$pids"/*; do
-      [[ -f $f ]] || continue
-      kill -KILL "$(cat "$f")" 2>/dev/null || true
-      rm -f "$f"
-    done
+    # shellcheck disable=SC2046 # one word per group
+    if stop_groups 10 $(recorded_groups "$pids"/*); then rm -f "$pids"/*; else status=1; fi
   fi
-  if [[ -f $demo_dir/control-plane/pids ]]; then
-    "$build_dir/tests/harness/zhisuan-devcluster" down "$demo_dir/control-plane" >/dev/null || true
+  local plane_pids=$demo_dir/control-plane/pids
+  if [[ -f $plane_pids ]]; then
+    for group in $(recorded_groups "$plane_pids"); do
+      stop_groups 10 "$group" || status=1
+    done
+    if ((status == 0)); then rm -f "$plane_pids"; fi
   fi
+  return $status
+}
+
+# running: whether any recorded process of the demo is still alive.
+running() {
+  local groups
+  [[ -d $pids ]] || return 1
+  groups=$(recorded_groups "$pids"/*)
+  [[ -n $groups ]] || return 1
+  # shellcheck disable=SC2086
+  [[ -n $(live_groups $groups) ]]
 }
 
 # zone name, energy source, carbon intensity (gCO2e/kWh), carbon-free ratio, fixture per node
@@ -64,13 +139,28 @@ ZONES=(
 )
 
 up() {
-  if [[ -d $pids ]] && compgen -G "$pids/*" >/dev/null; then
+  local began=${EPOCHREALTIME/[.,]/} # microseconds
+  if running; then
     say "already running (state in $demo_dir); 'make demo-down' stops it"
     return 0
   fi
+  if [[ -d $pids || -f $demo_dir/control-plane/pids ]]; then
+    say "a previous demo in $demo_dir is no longer running; clearing what is left of it"
+    stop_all
+  fi
+  local need
+  for need in agent/zhisuan-agent controller/zhisuan-controller tests/harness/zhisuan-devcluster \
+    fixtures/lib/nvml/libnvidia-ml.so.1 fixtures/lib/dcmi/libdcmi.so fixtures/lib/cuda/libcuda.so.1; do
+    [[ -e $build_dir/$need ]] || { say "$build_dir/$need is missing: build first (make build)"; return 1; }
+  done
+  command -v prometheus >/dev/null || { say "prometheus is not installed (make deps)"; return 1; }
   rm -rf "$demo_dir"
   mkdir -p "$pids" "$demo_dir/logs" "$demo_dir/energy" "$demo_dir/prometheus"
-  trap 'say "start-up failed; stopping what was started (logs in $demo_dir/logs)"; stop_all' ERR
+  # Whatever makes start-up fail (set -e, at any depth, or an interrupt), stop what was started.
+  trap 'status=$?; if ((status != 0)); then
+          say "start-up failed; stopping what was started (logs in $demo_dir/logs)"; stop_all || true
+        fi' EXIT
+  trap 'exit 130' INT TERM
 
   say "starting etcd and kube-apiserver on loopback"
   "$build_dir/tests/harness/zhisuan-devcluster" up "$demo_dir/control-plane" | sed 's/^/[demo] /'
@@ -85,7 +175,9 @@ up() {
   start kwok "$bin_dir/kwok" --kubeconfig="$KUBECONFIG" --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --node-lease-duration-seconds=40
 
-  local targets=() port node zone source intensity ratio fixture index
+  # Every node first, in one apply (one kubectl per node is most of a minute on 2 cores).
+  local targets=() nodes=() node_zones=() node_fixtures=() port node zone source intensity ratio
+  local fixture index i
   for line in "${ZONES[@]}"; do
     read -r zone source intensity ratio fixtures_for_zone <<<"$line"
     printf '{"source": "%s", "zone": "%s", "carbonIntensityGramsPerKwh": %s, "carbonFreeRatio": %s}\n' \
@@ -93,29 +185,43 @@ up() {
     index=0
     for fixture in $fixtures_for_zone; do
       index=$((index + 1))
-      node=$(printf 'zs-%s-%02d' "${zone%%-*}" "$index")
-      create_node "$node" "$zone"
-      port=$(free_port)
-      targets+=("127.0.0.1:$port")
-      # Each node sees only its own vendor's library, as on a real node.
-      nvml=/nonexistent/libnvidia-ml.so.1 dcmi=/nonexistent/libdcmi.so
-      [[ $fixture == h100-8x ]] && nvml="$build_dir/fixtures/lib/nvml/libnvidia-ml.so.1"
-      [[ $fixture == ascend910b-8x ]] && dcmi="$build_dir/fixtures/lib/dcmi/libdcmi.so"
-      start "agent-$node" "$build_dir/agent/zhisuan-agent" --node-name="$node" \
-        --kubeconfig="$KUBECONFIG" --advertise=node-status \
-        --sysfs-root="$fixtures/$fixture/sys" --procfs-root="$fixtures/$fixture/proc" \
-        --nvml-library="$nvml" --dcmi-library="$dcmi" \
-        --energy-profile-file="$demo_dir/energy/$zone.json" \
-        --measure-flops-at-startup=false --listen-address="127.0.0.1:$port"
+      nodes+=("$(printf 'zs-%s-%02d' "${zone%%-*}" "$index")")
+      node_zones+=("$zone")
+      node_fixtures+=("$fixture")
     done
+  done
+  printf '{"source": "grid", "zone": "local", "carbonIntensityGramsPerKwh": 450, "carbonFreeRatio": 0.4}\n' \
+    >"$demo_dir/energy/local.json"
+  for i in "${!nodes[@]}"; do node_yaml "${nodes[$i]}" "${node_zones[$i]}"; done |
+    "$kubectl" apply -f - >/dev/null
+  node_yaml zs-local local | "$kubectl" apply -f - >/dev/null
+
+  for i in "${!nodes[@]}"; do
+    node=${nodes[$i]} zone=${node_zones[$i]} fixture=${node_fixtures[$i]}
+    port=$(free_port)
+    targets+=("{targets: [127.0.0.1:$port], labels: {node: $node}}")
+    # Each node sees only its own vendor's libraries, as on a real node. The H100 nodes measure
+    # their FLOPS at start-up through the fake CUDA driver (instant: no kernel runs, and a short
+    # CPU probe), so the measured-FLOPS series, panels and alert have data.
+    nvml=/nonexistent/libnvidia-ml.so.1 dcmi=/nonexistent/libdcmi.so
+    cuda=/nonexistent/libcuda.so.1 measure=false
+    if [[ $fixture == h100-8x ]]; then
+      nvml="$build_dir/fixtures/lib/nvml/libnvidia-ml.so.1"
+      cuda="$build_dir/fixtures/lib/cuda/libcuda.so.1" measure=true
+    fi
+    [[ $fixture == ascend910b-8x ]] && dcmi="$build_dir/fixtures/lib/dcmi/libdcmi.so"
+    start "agent-$node" "$build_dir/agent/zhisuan-agent" --node-name="$node" \
+      --kubeconfig="$KUBECONFIG" --advertise=node-status \
+      --sysfs-root="$fixtures/$fixture/sys" --procfs-root="$fixtures/$fixture/proc" \
+      --nvml-library="$nvml" --dcmi-library="$dcmi" --libcuda-library="$cuda" \
+      --energy-profile-file="$demo_dir/energy/$zone.json" \
+      --measure-flops-at-startup="$measure" --flops-probe-duration=50ms \
+      --listen-address="127.0.0.1:$port"
   done
   say "started 24 agents on fixture hardware in 3 zones"
 
-  create_node zs-local local
-  printf '{"source": "grid", "zone": "local", "carbonIntensityGramsPerKwh": 450, "carbonFreeRatio": 0.4}\n' \
-    >"$demo_dir/energy/local.json"
   port=$(free_port)
-  targets+=("127.0.0.1:$port")
+  targets+=("{targets: [127.0.0.1:$port], labels: {node: zs-local}}")
   start agent-zs-local "$build_dir/agent/zhisuan-agent" --node-name=zs-local \
     --kubeconfig="$KUBECONFIG" --advertise=node-status \
     --energy-profile-file="$demo_dir/energy/local.json" --listen-address="127.0.0.1:$port"
@@ -137,9 +243,11 @@ up() {
     echo "global: {scrape_interval: 5s, evaluation_interval: 5s}"
     echo "rule_files: [$repo/charts/zhisuan/files/alerts.yaml]"
     echo "scrape_configs:"
-    echo "- job_name: zhisuan-agent"
-    echo "  static_configs: [{targets: [$(IFS=,; echo "${targets[*]}")]}]"
-    echo "- job_name: zhisuan-controller"
+    echo "- job_name: zhisuan-agent-metrics"
+    echo "  static_configs:"
+    printf '  - %s\n' "${targets[@]}"
+    echo "- job_name: zhisuan-controller-metrics"
+    echo "  honor_labels: true  # pool series carry the pool's namespace, as in the chart"
     echo "  static_configs: [{targets: [$(IFS=,; echo "${controller_targets[*]}")]}]"
   } >"$demo_dir/prometheus/prometheus.yml"
   start prometheus prometheus --config.file="$demo_dir/prometheus/prometheus.yml" \
@@ -148,10 +256,16 @@ up() {
   echo "http://127.0.0.1:$prometheus_port" >"$demo_dir/prometheus-url"
 
   say "waiting for every node to publish its ComputeNode"
-  for _ in $(seq 1 120); do
-    [[ $("$kubectl" get computenodes -o name 2>/dev/null | wc -l) -ge 25 ]] && break
+  local published=0 deadline=$((SECONDS + 120))
+  while ((SECONDS < deadline)); do
+    published=$("$kubectl" get computenodes -o name 2>/dev/null | wc -l)
+    ((published >= 25)) && break
     sleep 1
   done
+  if ((published < 25)); then
+    say "only $published of 25 nodes published a ComputeNode in 120 s; see $demo_dir/logs/agent-*.log"
+    return 1
+  fi
 
   say "applying the sample ComputePools (manifests/samples)"
   for sample in "$repo"/manifests/samples/*.yaml; do
@@ -159,17 +273,21 @@ up() {
     [[ -n $ns ]] && "$kubectl" create namespace "$ns" >/dev/null 2>&1 || true
     "$kubectl" apply -f "$sample" >/dev/null
   done
-  for _ in $(seq 1 60); do
+  deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
     pending=$("$kubectl" get computepools -A -o jsonpath='{range .items[*]}{.status.observedGeneration}{"\n"}{end}' | grep -c '^$' || true)
     [[ $pending -eq 0 ]] && break
     sleep 1
   done
-  trap - ERR
+  trap - EXIT INT TERM
   show
+  local tenths=$(((${EPOCHREALTIME/[.,]/} - began) / 100000))
+  say "up in $((tenths / 10)).$((tenths % 10))s"
 }
 
-create_node() {  # NAME ZONE
-  "$kubectl" apply -f - >/dev/null <<NODE
+node_yaml() {  # NAME ZONE: a kwok-managed Node, as one YAML document
+  cat <<NODE
+---
 apiVersion: v1
 kind: Node
 metadata:
@@ -195,7 +313,10 @@ show() {
 case $verb in
   up) up ;;
   down)
-    stop_all
+    if ! stop_all; then
+      say "could not stop everything (see above); logs and state stay in $demo_dir"
+      exit 1
+    fi
     say "stopped everything; logs and state stay in $demo_dir"
     ;;
   *)

@@ -25,14 +25,20 @@ METRIC_RE = re.compile(r"\bzhisuan_[a-z0-9_]+\b")
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
-def expressions():
-    """(where, expr) for every alert, every dashboard target and every query variable."""
+def expression_records(chart=CHART):
+    """Every alert, dashboard panel target and dashboard query variable, as dicts:
+    kind ("alert", "record", "panel" or "variable"), where (a readable location), expr (for a
+    variable, the series selector inside label_values), and for dashboard entries `dashboard`
+    (file name); variables also carry `name` and `label`, in the dashboard's order, so that a live
+    check can resolve them as Grafana does. Also used by tests/integration/demo."""
     out = []
-    with open(os.path.join(CHART, "files/alerts.yaml")) as f:
+    with open(os.path.join(chart, "files/alerts.yaml")) as f:
         for group in yaml.safe_load(f)["groups"]:
             for rule in group["rules"]:
-                out.append((f"alerts.yaml {rule.get('alert') or rule.get('record')}", rule["expr"]))
-    for path in sorted(glob.glob(os.path.join(CHART, "files/dashboards/*.json"))):
+                kind = "alert" if "alert" in rule else "record"
+                out.append({"kind": kind, "where": f"alerts.yaml {rule.get(kind)}",
+                            "name": rule.get(kind), "expr": rule["expr"]})
+    for path in sorted(glob.glob(os.path.join(chart, "files/dashboards/*.json"))):
         with open(path) as f:
             dashboard = json.load(f)
         name = os.path.basename(path)
@@ -44,17 +50,28 @@ def expressions():
         for panel in panels(dashboard.get("panels", [])):
             for target in panel.get("targets", []):
                 if "expr" in target:
-                    out.append((f"{name} panel {panel['id']} {panel.get('title')!r}", target["expr"]))
+                    out.append({"kind": "panel", "dashboard": name, "panel": panel["id"],
+                                "where": f"{name} panel {panel['id']} {panel.get('title')!r}",
+                                "expr": target["expr"]})
         for var in dashboard.get("templating", {}).get("list", []):
             if var.get("type") != "query":
                 continue
             query = var["query"]["query"] if isinstance(var["query"], dict) else var["query"]
-            m = re.fullmatch(r"label_values\((.*),\s*[a-zA-Z_]+\)", query.strip())
+            where = f"{name} variable {var['name']}"
+            m = re.fullmatch(r"label_values\((.*),\s*([a-zA-Z_]+)\)", query.strip())
             if not m:
-                out.append((f"{name} variable {var['name']}", "<unsupported variable query>"))
+                out.append({"kind": "variable", "dashboard": name, "where": where,
+                            "name": var["name"], "label": None,
+                            "expr": "<unsupported variable query>"})
                 continue
-            out.append((f"{name} variable {var['name']}", m.group(1)))
+            out.append({"kind": "variable", "dashboard": name, "where": where,
+                        "name": var["name"], "label": m.group(2), "expr": m.group(1)})
     return out
+
+
+def expressions():
+    """(where, expr) for every alert, every dashboard target and every query variable."""
+    return [(r["where"], r["expr"]) for r in expression_records()]
 
 
 def substitute(expr):

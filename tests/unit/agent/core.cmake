@@ -6,6 +6,8 @@ zhisuan_test(agent_flops_test
           ${ZHISUAN_AGENT_CORE_TEST_DIR}/flops_probe_test.cc
           ${ZHISUAN_AGENT_CORE_TEST_DIR}/measured_flops_scheduler_test.cc
   LIBS zhisuan_agent)
+# The CUDA probe's tests dlopen the fake driver (tests/fixtures, defined later; allowed).
+add_dependencies(agent_flops_test fake_cuda)
 zhisuan_test(agent_health_test
   SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/device_health_tracker_test.cc LIBS zhisuan_agent)
 zhisuan_test(agent_energy_test

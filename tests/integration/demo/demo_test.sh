@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# `make demo` end to end, in a fresh directory:
+#   0. live_promql_test.py's selector extraction, offline;
+#   1. hack/demo.sh up, timed; every recorded process group runs (demo_processes.py);
+#   2. every PromQL expression of the chart's alerts and dashboards against the demo's live
+#      Prometheus, which scrapes the real agents and controllers (live_promql_test.py), and a
+#      self-check that a chart copy with a metric nobody exports and an alert that would fire in
+#      the healthy demo fails it;
+#   3. `up` on the running demo starts and stops nothing;
+#   4. `down`, timed, leaves no process (by recorded pid, process group or a command line naming
+#      the demo dir) and no listening port behind, and a second `down` is harmless;
+#   5. `up` over a demo whose processes died but whose pid files remain starts afresh.
+# Whatever fails, the EXIT trap runs `down`, and each step runs under a time limit so that the
+# trap runs before ctest's own TIMEOUT would kill this script (ctest's SIGKILL would leave the
+# detached demo running).
+set -euo pipefail
+: "${ZHISUAN_SOURCE_DIR:?run through ctest (ZHISUAN_SOURCE_DIR)}"
+: "${ZHISUAN_BINARY_DIR:?run through ctest (ZHISUAN_BINARY_DIR)}"
+here=$(cd "$(dirname "$0")" && pwd)
+export PYTHONDONTWRITEBYTECODE=1 # live_promql_test.py imports ../chart/promql_test.py
+demo_sh="$ZHISUAN_SOURCE_DIR/hack/demo.sh"
+work=$(mktemp -d "${TMPDIR:-/tmp}/zhisuan-demo-test.XXXXXX")
+demo="$work/demo"
+failures=0
+
+# Every step runs under `limit SECONDS`: its own bound, cut to what is left of 390 s, so that even
+# when steps hang the EXIT trap's `down` runs before ctest's TIMEOUT (480) kills this script.
+deadline=$((SECONDS + 390))
+limit() {
+  local want=$1 left=$((deadline - SECONDS))
+  shift
+  ((left < 1)) && left=1
+  timeout -k 5 $((want < left ? want : left)) "$@"
+}
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
+seconds_since() { # microseconds from now_us
+  local tenths=$((($(now_us) - $1) / 100000))
+  echo "$((tenths / 10)).$((tenths % 10))"
+}
+
+cleanup() {
+  local status=$?
+  timeout -k 5 60 "$demo_sh" down "$demo" "$ZHISUAN_BINARY_DIR" >/dev/null 2>&1 || true
+  if ((status != 0)) && [[ -d $demo/logs ]]; then
+    echo "--- last lines of the demo's logs ($demo/logs, kept) ---"
+    for log in "$demo"/logs/*.log "$demo"/control-plane/*.log; do
+      [[ -f $log ]] && { echo "== $log"; tail -n 3 "$log" | cut -c1-240; }
+    done
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# 0. The checker's own selector extraction, offline.
+if python3 "$here/live_promql_test.py" --self-test; then
+  pass "live_promql_test.py self-test"
+else
+  fail "live_promql_test.py self-test"
+fi
+
+# 1. up, timed.
+began=$(now_us)
+if limit 120 "$demo_sh" up "$demo" "$ZHISUAN_BINARY_DIR" >"$work/up.log" 2>&1; then
+  pass "demo.sh up in $(seconds_since "$began")s"
+else
+  cat "$work/up.log"
+  fail "demo.sh up (exit status above)"
+  exit 1
+fi
+# kwok, 25 agents (24 fixture nodes and this machine), 2 controllers, Prometheus.
+if python3 "$here/demo_processes.py" snapshot "$demo" "$work/before.json" --expect-groups 29; then
+  pass "every recorded process is running"
+else
+  fail "the demo's recorded processes"
+fi
+
+# 2. Every alert and dashboard expression against the live Prometheus (25 agent and 2
+# controller targets).
+prometheus=$(cat "$demo/prometheus-url")
+if limit 150 python3 "$here/live_promql_test.py" "$prometheus" --expect-targets 27 \
+  --ready-timeout 45 --settle 75; then
+  pass "every alert and dashboard expression works on live series"
+else
+  fail "live PromQL checks (table above)"
+fi
+
+# The checker must catch a dashboard that names a metric the binaries do not export, and an alert
+# that would fire in the healthy demo (FlopsProbeFailing as it was: the CPU-only node's CUDA probe
+# always fails).
+mkdir -p "$work/chart"
+cp -r "$ZHISUAN_SOURCE_DIR/charts/zhisuan/files" "$work/chart/"
+python3 - "$work/chart/files/alerts.yaml" <<'PY2'
+import sys, yaml
+alerts = yaml.safe_load(open(sys.argv[1]))
+for group in alerts["groups"]:
+    for rule in group["rules"]:
+        if rule.get("alert") == "FlopsProbeFailing":
+            rule["expr"] = "zhisuan_flops_probe_success == 0"
+yaml.safe_dump(alerts, open(sys.argv[1], "w"))
+PY2
+python3 - "$work/chart/files/dashboards/node.json" <<'PY2'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for panel in d["panels"]:
+    for target in panel.get("targets", []):
+        target["expr"] = target["expr"].replace("zhisuan_node_accelerator_power_watts{",
+                                                "zhisuan_node_accelerator_power_watt{")
+json.dump(d, open(sys.argv[1], "w"))
+PY2
+if ! grep -q 'zhisuan_node_accelerator_power_watt{' "$work/chart/files/dashboards/node.json"; then
+  fail "self-check: could not plant the typo in node.json"
+elif out=$(limit 45 python3 "$here/live_promql_test.py" "$prometheus" --chart "$work/chart" \
+  --settle 0 2>&1); then
+  fail "live_promql_test.py passed a chart with a missing metric and a false alarm"
+elif [[ $out == *"metric missing"*"zhisuan_node_accelerator_power_watt has no live series"* &&
+  $out == *"FlopsProbeFailing"*"alert in a healthy demo"* ]]; then
+  pass "live_promql_test.py catches a metric that no binary exports and a false alarm"
+else
+  echo "$out"
+  fail "live_promql_test.py failed the planted faults for the wrong reason (output above)"
+fi
+
+# 3. up again: nothing started, nothing stopped.
+if out=$(limit 20 "$demo_sh" up "$demo" "$ZHISUAN_BINARY_DIR" 2>&1) &&
+  [[ $out == *"already running"* ]] &&
+  python3 "$here/demo_processes.py" snapshot "$demo" "$work/again.json" >/dev/null &&
+  python3 "$here/demo_processes.py" same "$work/before.json" "$work/again.json"; then
+  pass "demo.sh up on a running demo changes nothing"
+else
+  echo "$out"
+  fail "demo.sh up on a running demo"
+fi
+
+# The leftover check must see a running demo as left behind.
+if out=$(python3 "$here/demo_processes.py" stopped "$demo" "$work/before.json"); then
+  fail "demo_processes.py stopped passed while the demo runs"
+elif [[ $out == *"names the demo dir"* && $out == *"port still listening"* ]]; then
+  pass "demo_processes.py sees a running demo's processes and ports"
+else
+  echo "$out"
+  fail "demo_processes.py stopped failed a running demo for the wrong reason (output above)"
+fi
+
+# 4. down, timed; nothing left; down again is harmless.
+mkdir -p "$work/pids.d.kept"
+cp "$demo/pids.d"/* "$work/pids.d.kept/"
+began=$(now_us)
+# down needs nothing from the build tree (it still works after `make clean`).
+if limit 45 "$demo_sh" down "$demo" "$work/no-build-dir"; then
+  pass "demo.sh down in $(seconds_since "$began")s"
+else
+  fail "demo.sh down"
+fi
+if python3 "$here/demo_processes.py" stopped "$demo" "$work/before.json"; then
+  pass "no process or port left behind"
+else
+  fail "demo.sh down left things behind (table above)"
+fi
+if limit 20 "$demo_sh" down "$demo" "$ZHISUAN_BINARY_DIR" &&
+  python3 "$here/demo_processes.py" stopped "$demo" "$work/before.json" >/dev/null; then
+  pass "a second demo.sh down is harmless"
+else
+  fail "a second demo.sh down"
+fi
+
+# 5. A demo whose processes are gone (a reboot, a crash) but whose pid files remain: `up` clears
+# it and starts afresh instead of claiming it runs.
+cp "$work/pids.d.kept"/* "$demo/pids.d/" 2>/dev/null || true
+if [[ -z $(ls -A "$demo/pids.d") ]]; then
+  fail "stale demo: no pid files to restore"
+elif out=$(limit 120 "$demo_sh" up "$demo" "$ZHISUAN_BINARY_DIR" 2>&1) &&
+  [[ $out == *"no longer running"* && $out == *"up in"* ]] &&
+  python3 "$here/demo_processes.py" snapshot "$demo" "$work/fresh.json" --expect-groups 29 &&
+  limit 45 "$demo_sh" down "$demo" "$ZHISUAN_BINARY_DIR" >/dev/null &&
+  python3 "$here/demo_processes.py" stopped "$demo" "$work/fresh.json"; then
+  pass "demo.sh up over a dead demo's pid files starts afresh, and down stops it"
+else
+  echo "$out"
+  fail "demo.sh up over a dead demo's pid files"
+fi
+
+if ((failures > 0)); then
+  echo "$failures check(s) failed" >&2
+  exit 1
+fi
+echo "all checks passed"
