@@ -58,7 +58,9 @@ class ControlPlane {
   pid_t etcd_pid() const { return etcd_pid_; }
   const std::string& kubectl_path() const { return kubectl_; }
 
-  // Fault injection for resilience tests. Restarts keep ports, certificates and data.
+  // Fault injection for resilience tests. Restarts keep ports, certificates and data. Call the
+  // restarts from a thread that outlives the control plane (the test's main thread): the
+  // processes' PR_SET_PDEATHSIG fires when the thread that started them ends, not the process.
   Status RestartApiServer();
   Status RestartEtcd();
   void FreezeApiServer();  // SIGSTOP: open connections hang, as they do on a stalled server
