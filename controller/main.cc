@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "controller/api_request_metrics.h"
 #include "controller/controller_metrics.h"
 #include "controller/plan_executor.h"
 #include "controller/pool_controller.h"
@@ -219,6 +220,8 @@ int Run(int argc, char** argv) {
 
   auto registry = std::make_shared<prometheus::Registry>();
   ControllerMetrics metrics(registry);
+  // Every request below is counted by verb and resource (API cost per reconcile, no relists).
+  kube::ApiClientPtr counted_client = std::make_shared<CountingApiClient>(*client, *registry);
   auto healthy = std::make_shared<EmptyCollectable>();
   auto ready = std::make_shared<EmptyCollectable>();
   std::unique_ptr<prometheus::Exposer> exposer;
@@ -237,12 +240,12 @@ int Run(int argc, char** argv) {
   }
 
   const std::string identity = Identity();
-  kube::EventRecorder recorder(*client, "zhisuan-controller", identity);
+  kube::EventRecorder recorder(counted_client, "zhisuan-controller", identity);
   RecorderEventSink events(recorder);
   PoolControllerOptions options;
   options.workers = flags->workers;
   options.planner = flags->planner;
-  PoolController controller(*client, &events, &metrics, options);
+  PoolController controller(counted_client, &events, &metrics, options);
   controller.StartInformers();
   ZLOG(Info) << "zhisuan-controller " << identity << " starting; waiting for caches";
 
@@ -271,7 +274,23 @@ int Run(int argc, char** argv) {
       ZLOG(Error) << "lost leadership; exiting";
       std::_Exit(1);
     };
-    auto created = kube::LeaderElector::Create(*client, election, callbacks);
+    // Leader election talks through its own client: one attempt per request (the elector retries
+    // every retry period itself), timed out at the renew deadline. Through the shared client (30 s
+    // timeout, 5 attempts) a renewal stuck on a stalled API server or a half-open connection
+    // blocked far past the Lease's 15 s duration, so this replica went on believing it led while a
+    // standby could take the Lease (found by tests/integration/faults,
+    // ApiServerFrozenFor30Seconds). client-go bounds each renewal by the renew deadline likewise.
+    kube::ClientConfig election_config = *config;
+    election_config.request_timeout =
+        std::chrono::duration_cast<std::chrono::seconds>(election.renew_deadline);
+    election_config.max_attempts = 1;
+    auto election_client = kube::NewRestClient(election_config);
+    if (!election_client.ok()) {
+      std::cerr << "zhisuan-controller: API client: " << election_client.status().message() << "\n";
+      return 1;
+    }
+    auto created = kube::LeaderElector::Create(
+        std::make_shared<CountingApiClient>(*election_client, *registry), election, callbacks);
     if (!created.ok()) {
       std::cerr << "zhisuan-controller: --leader-election-id: " << created.status().message()
                 << "\n";

@@ -7,10 +7,14 @@ namespace zhisuan::controller {
 namespace {
 
 constexpr char kBindingIndex[] = "binding";
+// How long node events are gathered before the waiting pools are re-planned (see OnNodeChange).
+constexpr std::chrono::milliseconds kWaitingRefreshInterval{500};
 
 kube::InformerOptions InformerFor(const kube::ResourceType& type) {
   kube::InformerOptions options;
   options.type = type;
+  // Nothing here reads managedFields, and they are a large share of every cached object.
+  options.drop_managed_fields = true;
   return options;
 }
 
@@ -46,6 +50,29 @@ PoolController::PoolController(kube::ApiClientPtr client, EventSink* events,
         api::PoolBindingValue(metadata.value("namespace", ""), metadata.value("name", ""))};
   });
   if (!indexed.ok()) ZLOG(Error) << "pool index: " << indexed;
+
+  // First handlers: decode each changed object once, before the handlers below queue pools that
+  // will be planned from it.
+  pools_.AddEventHandlers(
+      {[this](const kube::ObjectPtr& pool) { observations_.UpsertPool(*pool); },
+       [this](const kube::ObjectPtr&, const kube::ObjectPtr& pool) {
+         observations_.UpsertPool(*pool);
+       },
+       [this](const kube::ObjectPtr& pool) { observations_.RemovePool(kube::ObjectKey(*pool)); }});
+  nodes_.AddEventHandlers(
+      {[this](const kube::ObjectPtr& node) { observations_.UpsertNode(*node); },
+       [this](const kube::ObjectPtr&, const kube::ObjectPtr& node) {
+         observations_.UpsertNode(*node);
+       },
+       [this](const kube::ObjectPtr& node) { observations_.RemoveNode(kube::ObjectKey(*node)); }});
+  compute_nodes_.AddEventHandlers(
+      {[this](const kube::ObjectPtr& object) { observations_.UpsertComputeNode(*object); },
+       [this](const kube::ObjectPtr&, const kube::ObjectPtr& object) {
+         observations_.UpsertComputeNode(*object);
+       },
+       [this](const kube::ObjectPtr& object) {
+         observations_.RemoveComputeNode(kube::ObjectKey(*object));
+       }});
 
   auto enqueue_pool = [this](const kube::ObjectPtr& pool) {
     if (pool) queue_.Add(kube::ObjectKey(*pool));
@@ -132,13 +159,19 @@ void PoolController::EnqueueBinding(const std::string& binding) {
   for (const auto& pool : *pools) queue_.Add(kube::ObjectKey(*pool));
 }
 
-void PoolController::EnqueueWaitingPools() {
+void PoolController::EnqueueWaitingPools(std::chrono::milliseconds delay) {
   std::vector<std::string> waiting;
   {
     std::lock_guard lock(mu_);
     waiting.assign(waiting_pools_.begin(), waiting_pools_.end());
   }
-  for (const auto& key : waiting) queue_.Add(key);
+  for (const auto& key : waiting) {
+    if (delay.count() > 0) {
+      queue_.AddAfter(key, delay);  // an earlier pending delay wins: adds coalesce
+    } else {
+      queue_.Add(key);
+    }
+  }
 }
 
 void PoolController::OnNodeChange(const kube::ObjectPtr& old_node,
@@ -157,8 +190,14 @@ void PoolController::OnNodeChange(const kube::ObjectPtr& old_node,
   EnqueueBinding(old_binding);
   if (new_binding != old_binding) EnqueueBinding(new_binding);
   // A free node (or one just freed) is capacity for the pools that wait for some; a node just
-  // taken changes what they are told is eligible.
-  if ((new_node && new_binding.empty()) || new_binding != old_binding) EnqueueWaitingPools();
+  // taken changes what they are told is eligible. Either way they are re-planned after a short
+  // delay, and delayed adds coalesce: a stream of node events costs each waiting pool one
+  // reconcile per interval, not one per event, and a new pool's own event is not queued behind
+  // every waiting pool (bench/fleet: 150 waiting pools re-planned per freed node held a new pool
+  // back by over a second).
+  if ((new_node && new_binding.empty()) || new_binding != old_binding) {
+    EnqueueWaitingPools(kWaitingRefreshInterval);
+  }
 }
 
 void PoolController::OnComputeNodeChange(const kube::ObjectPtr& compute_node) {
@@ -168,39 +207,27 @@ void PoolController::OnComputeNodeChange(const kube::ObjectPtr& compute_node) {
   if (!node) return;  // the Node event will come
   const std::string binding = LabelOf(node, api::kPoolLabel);
   if (binding.empty()) {
-    EnqueueWaitingPools();
+    EnqueueWaitingPools(kWaitingRefreshInterval);  // coalesced, as for node events
   } else {
     EnqueueBinding(binding);
   }
 }
 
-ClusterSnapshot PoolController::Snapshot() const {
-  auto objects = [](const kube::Informer& informer) {
-    std::vector<Json> list;
-    for (const auto& object : informer.store().List()) list.push_back(*object);
-    return list;
-  };
-  return SnapshotFromObjects(objects(pools_), objects(nodes_), objects(compute_nodes_));
-}
+ClusterSnapshot PoolController::Snapshot() const { return observations_.Snapshot(); }
 
 bool PoolController::CachesBehindOurWrites() {
   std::lock_guard lock(mu_);
   for (auto it = expected_versions_.begin(); it != expected_versions_.end();) {
     const std::string& key = it->first;
-    kube::ObjectPtr object;
-    if (StartsWith(key, "nodes/")) {
-      object = nodes_.store().Get(key.substr(6));
-    } else {
-      object = pools_.store().Get(key.substr(13));
-    }
-    const auto cached =
-        object
-            ? VersionNumber(object->value("/metadata/resourceVersion"_json_pointer, std::string()))
-            : std::nullopt;
+    // The decoded view is what the next plan reads, so it is the one that must have caught up.
+    const std::optional<std::string> version = StartsWith(key, "nodes/")
+                                                   ? observations_.NodeVersion(key.substr(6))
+                                                   : observations_.PoolVersion(key.substr(13));
+    const auto cached = version ? VersionNumber(*version) : std::nullopt;
     // Gone, or at (or past) what we wrote: caught up. resourceVersions are opaque by contract,
     // but every API server in use issues etcd revisions, which only grow; when one does not
     // parse, waiting would never end, so it counts as caught up.
-    if (!object || !cached || *cached >= it->second) {
+    if (!version || !cached || *cached >= it->second) {
       it = expected_versions_.erase(it);
     } else {
       return true;

@@ -7,6 +7,9 @@
 // Event mapping stays O(affected pools): a Node or ComputeNode change queues the pool its
 // zhisuan.io/pool label names (found through an index on the pools' binding values), and, when
 // the node is free, the pools last seen waiting for capacity. Nothing scans every pool.
+//
+// A reconcile does not decode the caches: ObservationCache holds every object decoded once, when
+// its event arrived, so a reconcile only copies plain values (see observation_cache.h).
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +23,7 @@
 
 #include "common/clock.h"
 #include "controller/controller_metrics.h"
+#include "controller/observation_cache.h"
 #include "controller/plan_executor.h"
 #include "controller/reconcile/pool_planner.h"
 #include "kube/client.h"
@@ -60,7 +64,8 @@ class PoolController {
   void OnNodeChange(const kube::ObjectPtr& old_node, const kube::ObjectPtr& new_node);
   void OnComputeNodeChange(const kube::ObjectPtr& compute_node);
   void EnqueueBinding(const std::string& binding);
-  void EnqueueWaitingPools();
+  // Queues every waiting pool after `delay` (delayed adds of one key coalesce).
+  void EnqueueWaitingPools(std::chrono::milliseconds delay);
   ClusterSnapshot Snapshot() const;
   // True when the caches have not yet caught up with a write this controller made, so a plan
   // now would be made from state older than our own writes.
@@ -74,6 +79,8 @@ class PoolController {
   kube::Informer pools_;
   kube::Informer nodes_;
   kube::Informer compute_nodes_;
+  // The three caches decoded, kept by the informers' first handlers; reconciles plan from it.
+  ObservationCache observations_;
   kube::WorkQueue queue_;
 
   std::mutex mu_;

@@ -263,6 +263,10 @@ Informer::WatchOutcome Informer::WatchOnce() {
 }
 
 void Informer::ApplyUpsert(Json object) {
+  if (options_.drop_managed_fields && object.is_object()) {
+    auto metadata = object.find("metadata");
+    if (metadata != object.end() && metadata->is_object()) metadata->erase("managedFields");
+  }
   const std::string key = ObjectKey(object);
   ObjectPtr known = store_.Get(key);
   // Same resourceVersion: nothing changed (a relist re-reading an object, or a replayed event).

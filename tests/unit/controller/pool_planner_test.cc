@@ -182,6 +182,40 @@ TEST(PlanPools, AcceleratorCountPoolCountsOnlyMatchingHealthyDevices) {
   EXPECT_EQ(health.message, "h200: 1 of 8 accelerators unhealthy (XID 79)");
 }
 
+TEST(PlanPools, WaitingPoolIsNotRewrittenWhenOnlyTheBreakdownOfOtherNodesMoves) {
+  ClusterSnapshot snapshot = SnapshotBuilder()
+                                 .Add(H100Node("n1", "kunming-a"))
+                                 .Add(H100Node("n2", "kunming-a"))
+                                 .Add(H100Node("n3", "ulanqab-b", /*carbon_free=*/0.3))
+                                 .Add(MakePool("t/big").Flops("20P").MinCarbonFree(0.9).Obj())
+                                 .Obj();
+  snapshot = Converge(snapshot, T0());
+  ASSERT_EQ(snapshot.pools.size(), 1u);
+  const api::Condition* written = api::FindCondition(snapshot.pools[0].pool.status.conditions,
+                                                     api::kConditionCapacitySatisfied);
+  ASSERT_NE(written, nullptr);
+  EXPECT_THAT(written->message, HasSubstr("1 out of carbon policy"));
+
+  // Another node the pool cannot use appears: the breakdown would now say "2 out of carbon
+  // policy", but the shortfall (need 20P, 15.83P eligible) is unchanged, so nothing is written
+  // and no event repeats.
+  Machine grid = H100Node("n4", "ulanqab-b", /*carbon_free=*/0.3);
+  snapshot.nodes.push_back(grid.node);
+  snapshot.compute_nodes.push_back(grid.compute_node);
+  PoolPlan plan = PlanPools(snapshot, T0() + seconds(5), Config());
+  EXPECT_TRUE(plan.Empty()) << "pool changes: " << plan.pool_changes.size()
+                            << ", events: " << plan.events.size();
+  EXPECT_THAT(plan.waiting_pools, ElementsAre("t/big"));
+
+  // A change to the shortfall itself refreshes the whole message, breakdown included.
+  snapshot.nodes[0].ready = false;
+  plan = PlanPools(snapshot, T0() + seconds(10), Config());
+  api::Condition capacity = ConditionAfter(plan, "t/big", api::kConditionCapacitySatisfied);
+  EXPECT_THAT(capacity.message, HasSubstr("only 7915T bf16 eligible"));
+  EXPECT_THAT(capacity.message, HasSubstr("2 out of carbon policy"));
+  EXPECT_THAT(EventReasons(plan), ElementsAre("Unsatisfiable"));
+}
+
 TEST(PlanPools, UnsatisfiablePoolBindsNothingAndSaysWhatIsMissing) {
   ClusterSnapshot snapshot =
       SnapshotBuilder()

@@ -343,5 +343,31 @@ TEST_F(InformerTest, LabelSelectorChangesBecomeAddsAndDeletes) {
   EXPECT_THAT(recorder_.TakeLog(), ElementsAre("delete ns/a", "add ns/b"));
 }
 
+TEST_F(InformerTest, DropsManagedFieldsOnlyWhenAsked) {
+  Json with_fields = ConfigMap("a", "1");
+  with_fields["metadata"]["managedFields"] = Json::array({{{"manager", "kubectl"}}});
+  ASSERT_TRUE(fake_->Create(kConfigMaps, "ns", with_fields).ok());
+  options_.drop_managed_fields = true;
+  StartAndSync();
+  EXPECT_FALSE(informer_->store().Get("ns/a")->at("metadata").contains("managedFields"));
+  // Objects from the watch are trimmed too, and the rest of the object is kept.
+  with_fields["metadata"]["name"] = "b";
+  ASSERT_TRUE(fake_->Create(kConfigMaps, "ns", with_fields).ok());
+  ASSERT_TRUE(recorder_.WaitForLogSize(2));
+  ObjectPtr b = informer_->store().Get("ns/b");
+  ASSERT_NE(b, nullptr);
+  EXPECT_FALSE(b->at("metadata").contains("managedFields"));
+  EXPECT_EQ(b->at("data").at("k"), "1");
+
+  // By default they are kept: the agent's publisher reads them.
+  InformerOptions keep = options_;
+  keep.drop_managed_fields = false;
+  Informer plain(fake_, keep, clock_);
+  plain.Start();
+  ASSERT_TRUE(plain.WaitForSync(kWait));
+  EXPECT_TRUE(plain.store().Get("ns/a")->at("metadata").contains("managedFields"));
+  plain.Stop();
+}
+
 }  // namespace
 }  // namespace zhisuan::kube
