@@ -210,10 +210,23 @@ TEST(InformerAgainstApiServer, RelistsAfterCompactionAndFiresMissedDeletes) {
 
   ChurnWriter writer(client, ns);
   std::this_thread::sleep_for(2s);
-  // The informer stops reading (its handler blocks) while the server moves on and compacts the
+  // The informer stops consuming (its handler blocks) while the server moves on and loses the
   // history it would need: its resume version is gone, so it must relist and diff.
   view.CloseGate();
   std::this_thread::sleep_for(2s);
+  // The first restart kills the informer's stream. The client may already have buffered every
+  // frame sent until then (a slow writer, e.g. under ASan, sends few), so the informer's resume
+  // version can be as new as this moment; only history written after it makes the version
+  // certainly stale.
+  ASSERT_TRUE(SharedControlPlane().RestartApiServer().ok());
+  const int writes_at_restart = writer.writes();
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (writer.writes() < writes_at_restart + 10 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_GE(writer.writes(), writes_at_restart + 10) << "the writer made no progress";
+  // Compacted in etcd, and gone from the watch cache, which the second restart starts afresh
+  // at the current revision.
   auto revision = SharedControlPlane().CompactEtcd();
   ASSERT_TRUE(revision.ok()) << revision.status();
   ASSERT_TRUE(SharedControlPlane().RestartApiServer().ok());
