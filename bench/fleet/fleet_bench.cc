@@ -45,6 +45,7 @@
 #include "kube/informer.h"
 #include "kube/rest_client.h"
 #include "tests/harness/control_plane.h"
+#include "tests/harness/loopback_http.h"
 
 namespace zhisuan::bench {
 namespace {
@@ -168,12 +169,12 @@ struct ControllerCounters {
 };
 
 StatusOr<ControllerCounters> ScrapeController(int port) {
-  auto result =
-      harness::RunCommand({"/usr/bin/curl", "-sf", StrCat("http://127.0.0.1:", port, "/metrics")},
-                          "", std::chrono::seconds(10));
-  if (result.exit_code != 0) return UnavailableError("metrics scrape failed: " + result.output);
+  const harness::HttpReply reply = harness::LoopbackRequest(port, "GET", "/metrics");
+  if (reply.status != 200) {
+    return UnavailableError(StrCat("metrics scrape failed: HTTP ", reply.status));
+  }
   ControllerCounters counters;
-  std::istringstream lines(result.output);
+  std::istringstream lines(reply.body);
   std::string line;
   while (std::getline(lines, line)) {
     if (line.empty() || line[0] == '#') continue;
@@ -436,10 +437,7 @@ Status FleetBench::StartController() {
   // Ready once its caches are synced: /readyz answers 200.
   const auto deadline = Clock::now() + std::chrono::minutes(2);
   while (Clock::now() < deadline) {
-    auto ready = harness::RunCommand({"/usr/bin/curl", "-sf", "-o", "/dev/null",
-                                      StrCat("http://127.0.0.1:", metrics_port_, "/readyz")},
-                                     "", std::chrono::seconds(5));
-    if (ready.exit_code == 0) {
+    if (harness::LoopbackRequest(metrics_port_, "GET", "/readyz").status == 200) {
       auto counters = ScrapeController(metrics_port_);
       if (counters.ok()) after_setup_ = *counters;
       return OkStatus();

@@ -24,6 +24,7 @@
 #include "kube/config.h"
 #include "kube/rest_client.h"
 #include "tests/harness/control_plane_environment.h"
+#include "tests/harness/loopback_http.h"
 #include "tests/integration/agent_kubernetes/test_support.h"
 #include "tests/integration/faults/invariants.h"
 
@@ -691,9 +692,8 @@ TEST_F(FaultsTest, NodeDeletedWhileInAPool) {
 
 // The value of `series` (a full series name with labels) in Prometheus text; -1 when absent.
 double Scrape(int port, const std::string& series) {
-  auto result = harness::RunCommand(
-      {"/usr/bin/curl", "-sS", "--max-time", "5", StrCat("http://127.0.0.1:", port, "/metrics")});
-  for (const auto& line : StrSplit(result.output, '\n')) {
+  const harness::HttpReply reply = harness::LoopbackRequest(port, "GET", "/metrics");
+  for (const auto& line : StrSplit(reply.body, '\n')) {
     if (StartsWith(line, series + " ")) {
       return std::atof(std::string(line.substr(series.size() + 1)).c_str());
     }
