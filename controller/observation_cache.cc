@@ -5,82 +5,130 @@
 
 namespace zhisuan::controller {
 
+Json MetadataOnly(const Json& object) {
+  Json kept = Json::object();
+  if (!object.is_object()) return kept;
+  for (const char* field : {"apiVersion", "kind"}) {
+    if (object.contains(field)) kept[field] = object.at(field);
+  }
+  if (!object.contains("metadata") || !object.at("metadata").is_object()) return kept;
+  const Json& metadata = object.at("metadata");
+  Json& kept_metadata = kept["metadata"] = Json::object();
+  for (const char* field :
+       {"name", "namespace", "uid", "resourceVersion", "labels", "deletionTimestamp"}) {
+    if (metadata.contains(field)) kept_metadata[field] = metadata.at(field);
+  }
+  return kept;
+}
+
 void ObservationCache::UpsertPool(const Json& object) {
   const std::string key = kube::ObjectKey(object);
   auto pool = PoolObservationFromJson(object);
   std::lock_guard lock(mu_);
+  ++generation_;
   if (!pool.ok()) {
     ZLOG(Warning) << "skipping ComputePool " << key << " that does not decode: " << pool.status();
     pools_.erase(key);
     return;
   }
-  pools_.insert_or_assign(key, std::move(pool).value());
+  pools_.insert_or_assign(key, std::make_shared<PoolObservation>(std::move(pool).value()));
 }
 
 void ObservationCache::RemovePool(const std::string& key) {
   std::lock_guard lock(mu_);
+  ++generation_;
   pools_.erase(key);
 }
 
-void ObservationCache::UpsertNode(const Json& object) {
+bool ObservationCache::UpsertNode(const Json& object) {
   const std::string key = kube::ObjectKey(object);
   auto node = NodeInfoFromJson(object);
   std::lock_guard lock(mu_);
+  ++generation_;
+  auto known = nodes_.find(key);
   if (!node.ok()) {
     ZLOG(Warning) << "skipping Node " << key << " that does not decode: " << node.status();
-    nodes_.erase(key);
-    return;
+    if (known == nodes_.end()) return false;
+    nodes_.erase(known);
+    return true;
   }
-  nodes_.insert_or_assign(key, std::move(node).value());
+  const bool changed = known == nodes_.end() || !known->second->SameForPlanning(*node);
+  nodes_.insert_or_assign(key, std::make_shared<NodeInfo>(std::move(node).value()));
+  return changed;
 }
 
 void ObservationCache::RemoveNode(const std::string& name) {
   std::lock_guard lock(mu_);
+  ++generation_;
   nodes_.erase(name);
 }
 
-void ObservationCache::UpsertComputeNode(const Json& object) {
+bool ObservationCache::UpsertComputeNode(const Json& object) {
   const std::string key = kube::ObjectKey(object);
-  ComputeNodeEntry entry;
   auto compute_node = api::ComputeNodeFromJson(object);
-  if (compute_node.ok()) {
-    entry.decoded = std::move(compute_node).value();
-  } else {
+  std::optional<IgnoredComputeNode> ignored;
+  if (!compute_node.ok()) {
+    ignored.emplace();
     if (object.is_object() && object.contains("metadata") && object["metadata"].is_object()) {
       const Json& metadata = object["metadata"];
       auto text = [&](const char* field) {
         auto it = metadata.find(field);
         return it != metadata.end() && it->is_string() ? it->get<std::string>() : "";
       };
-      entry.ignored.name = text("name");
-      entry.ignored.uid = text("uid");
-      entry.ignored.resource_version = text("resourceVersion");
+      ignored->name = text("name");
+      ignored->uid = text("uid");
+      ignored->resource_version = text("resourceVersion");
     }
-    entry.ignored.reason = compute_node.status().message();
+    ignored->reason = compute_node.status().message();
   }
   std::lock_guard lock(mu_);
-  compute_nodes_.insert_or_assign(key, std::move(entry));
+  ++generation_;
+  auto known = compute_nodes_.find(key);
+  auto known_ignored = ignored_compute_nodes_.find(key);
+  if (ignored) {
+    // Changed unless it was already ignored for the same reason.
+    const bool changed =
+        known != compute_nodes_.end() || known_ignored == ignored_compute_nodes_.end() ||
+        known_ignored->second.reason != ignored->reason || known_ignored->second.uid != ignored->uid;
+    if (known != compute_nodes_.end()) compute_nodes_.erase(known);
+    ignored_compute_nodes_.insert_or_assign(key, std::move(*ignored));
+    return changed;
+  }
+  const bool changed = known_ignored != ignored_compute_nodes_.end() ||
+                       known == compute_nodes_.end() || known->second->uid != compute_node->uid ||
+                       !(known->second->status == compute_node->status);
+  if (known_ignored != ignored_compute_nodes_.end()) ignored_compute_nodes_.erase(known_ignored);
+  compute_nodes_.insert_or_assign(key,
+                                  std::make_shared<api::ComputeNode>(std::move(compute_node).value()));
+  return changed;
 }
 
 void ObservationCache::RemoveComputeNode(const std::string& name) {
   std::lock_guard lock(mu_);
+  ++generation_;
   compute_nodes_.erase(name);
+  ignored_compute_nodes_.erase(name);
+}
+
+uint64_t ObservationCache::Generation() const {
+  std::lock_guard lock(mu_);
+  return generation_;
 }
 
 ClusterSnapshot ObservationCache::Snapshot() const {
   ClusterSnapshot snapshot;
   std::lock_guard lock(mu_);
   snapshot.pools.reserve(pools_.size());
-  for (const auto& [key, pool] : pools_) snapshot.pools.push_back(pool);
+  for (const auto& [key, pool] : pools_) snapshot.pools.push_back_shared(pool);
   snapshot.nodes.reserve(nodes_.size());
-  for (const auto& [name, node] : nodes_) snapshot.nodes.push_back(node);
+  for (const auto& [name, node] : nodes_) snapshot.nodes.push_back_shared(node);
   snapshot.compute_nodes.reserve(compute_nodes_.size());
-  for (const auto& [name, entry] : compute_nodes_) {
-    if (entry.decoded) {
-      snapshot.compute_nodes.push_back(*entry.decoded);
-    } else {
-      snapshot.ignored_compute_nodes.push_back(entry.ignored);
-    }
+  for (const auto& [name, compute_node] : compute_nodes_) {
+    snapshot.compute_nodes.push_back_shared(compute_node);
+  }
+  snapshot.ignored_compute_nodes.reserve(ignored_compute_nodes_.size());
+  for (const auto& [name, ignored] : ignored_compute_nodes_) {
+    snapshot.ignored_compute_nodes.push_back(ignored);
   }
   return snapshot;
 }
@@ -89,14 +137,14 @@ std::optional<std::string> ObservationCache::PoolVersion(const std::string& key)
   std::lock_guard lock(mu_);
   auto it = pools_.find(key);
   if (it == pools_.end()) return std::nullopt;
-  return it->second.pool.resource_version;
+  return it->second->pool.resource_version;
 }
 
 std::optional<std::string> ObservationCache::NodeVersion(const std::string& name) const {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return std::nullopt;
-  return it->second.resource_version;
+  return it->second->resource_version;
 }
 
 }  // namespace zhisuan::controller

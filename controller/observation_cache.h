@@ -5,13 +5,19 @@
 // (bench/fleet measured it). Now each event decodes one object, keyed by object key, and a
 // reconcile copies the decoded values (a few small structs per node) into a ClusterSnapshot.
 //
-// The informers' handlers keep it current: they run before the controller's own handlers, so by
-// the time a pool is queued the observation it will be planned from is already here. It records
-// the resourceVersion of each decoded object, which is what the controller compares with the
-// versions its own writes produced (planning waits until the decoded view has caught up).
+// Entries are shared with the snapshots taken from them and replaced, never changed in place,
+// so a snapshot is one pointer per object (shared_values.h) and stays as it was when taken.
+//
+// The informers' handlers keep it current: they decode an object before they queue the pools it
+// affects, so by the time a pool is queued the observation it will be planned from is already
+// here. Upserts say whether anything the planner reads changed, which is how the controller skips
+// the kubelets' and agents' periodic rewrites. It records the resourceVersion of each decoded
+// object, which is what the controller compares with the versions its own writes produced
+// (planning waits until the decoded view has caught up).
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,17 +26,30 @@
 
 namespace zhisuan::controller {
 
+// What the controller's informer stores keep of Nodes and ComputeNodes, given that this cache
+// holds them decoded: apiVersion, kind and metadata's name, namespace, uid, resourceVersion,
+// labels and deletionTimestamp. The stores are read only for metadata (a node's pool label for
+// event mapping, resourceVersions for the informer's bookkeeping); keeping whole objects as well
+// held each one twice: at 5,000 nodes ~130 MiB of JSON beside ~20 MiB decoded (bench/controller),
+// most of it ComputeNode status and kubelet status that the planner reads only decoded.
+Json MetadataOnly(const Json& object);
+
 class ObservationCache {
  public:
   // Upsert* decode `object` and replace what was cached under its key; an object that does not
   // decode removes the entry (pools, nodes; logged) or is recorded as ignored (ComputeNodes), as
-  // SnapshotFromObjects does.
+  // SnapshotFromObjects does. UpsertNode and UpsertComputeNode return whether what the planner
+  // reads changed (a new object, a different decoding, or a change between decoded and ignored);
+  // a new resourceVersion alone is not a change.
   void UpsertPool(const Json& object);
   void RemovePool(const std::string& key);
-  void UpsertNode(const Json& object);
+  bool UpsertNode(const Json& object);
   void RemoveNode(const std::string& name);
-  void UpsertComputeNode(const Json& object);
+  bool UpsertComputeNode(const Json& object);
   void RemoveComputeNode(const std::string& name);
+
+  // Bumped by every change to the cache; lets a periodic reader skip an unchanged cache.
+  uint64_t Generation() const;
 
   // Everything cached, in key order (the order the informer stores list in).
   ClusterSnapshot Snapshot() const;
@@ -40,16 +59,13 @@ class ObservationCache {
   std::optional<std::string> NodeVersion(const std::string& name) const;
 
  private:
-  // A ComputeNode is either decoded or ignored (with the reason), never both.
-  struct ComputeNodeEntry {
-    std::optional<api::ComputeNode> decoded;
-    IgnoredComputeNode ignored;
-  };
-
   mutable std::mutex mu_;
-  std::map<std::string, PoolObservation> pools_;
-  std::map<std::string, NodeInfo> nodes_;
-  std::map<std::string, ComputeNodeEntry> compute_nodes_;
+  uint64_t generation_ = 0;
+  std::map<std::string, std::shared_ptr<const PoolObservation>> pools_;
+  std::map<std::string, std::shared_ptr<const NodeInfo>> nodes_;
+  // ComputeNodes that decoded, and those ignored (with why); a name is in at most one of them.
+  std::map<std::string, std::shared_ptr<const api::ComputeNode>> compute_nodes_;
+  std::map<std::string, IgnoredComputeNode> ignored_compute_nodes_;
 };
 
 }  // namespace zhisuan::controller

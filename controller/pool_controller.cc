@@ -10,9 +10,11 @@ constexpr char kBindingIndex[] = "binding";
 // How long node events are gathered before the waiting pools are re-planned (see OnNodeChange).
 constexpr std::chrono::milliseconds kWaitingRefreshInterval{500};
 
-kube::InformerOptions InformerFor(const kube::ResourceType& type) {
+kube::InformerOptions InformerFor(const kube::ResourceType& type,
+                                  std::function<Json(const Json&)> project_for_store = nullptr) {
   kube::InformerOptions options;
   options.type = type;
+  options.project_for_store = std::move(project_for_store);
   // Nothing here reads managedFields, and they are a large share of every cached object.
   options.drop_managed_fields = true;
   return options;
@@ -40,8 +42,8 @@ PoolController::PoolController(kube::ApiClientPtr client, EventSink* events,
       clock_(std::move(clock)),
       executor_(client, events),
       pools_(client, InformerFor(kube::kComputePools), clock_),
-      nodes_(client, InformerFor(kube::kNodes), clock_),
-      compute_nodes_(client, InformerFor(kube::kComputeNodes), clock_),
+      nodes_(client, InformerFor(kube::kNodes, MetadataOnly), clock_),
+      compute_nodes_(client, InformerFor(kube::kComputeNodes, MetadataOnly), clock_),
       queue_(kube::WorkQueueOptions{}, clock_) {
   // Pools by the label value that binds nodes to them: a node event finds its pool in O(1).
   Status indexed = pools_.store().AddIndex(kBindingIndex, [](const Json& pool) {
@@ -51,55 +53,48 @@ PoolController::PoolController(kube::ApiClientPtr client, EventSink* events,
   });
   if (!indexed.ok()) ZLOG(Error) << "pool index: " << indexed;
 
-  // First handlers: decode each changed object once, before the handlers below queue pools that
-  // will be planned from it.
-  pools_.AddEventHandlers(
-      {[this](const kube::ObjectPtr& pool) { observations_.UpsertPool(*pool); },
-       [this](const kube::ObjectPtr&, const kube::ObjectPtr& pool) {
-         observations_.UpsertPool(*pool);
-       },
-       [this](const kube::ObjectPtr& pool) { observations_.RemovePool(kube::ObjectKey(*pool)); }});
-  nodes_.AddEventHandlers(
-      {[this](const kube::ObjectPtr& node) { observations_.UpsertNode(*node); },
-       [this](const kube::ObjectPtr&, const kube::ObjectPtr& node) {
-         observations_.UpsertNode(*node);
-       },
-       [this](const kube::ObjectPtr& node) { observations_.RemoveNode(kube::ObjectKey(*node)); }});
+  // Each handler decodes the object into the ObservationCache first, then queues the pools it
+  // affects, which are planned from what was just decoded.
+  pools_.AddEventHandlers({[this](const kube::ObjectPtr& pool) {
+                             observations_.UpsertPool(*pool);
+                             queue_.Add(kube::ObjectKey(*pool));
+                           },
+                           [this](const kube::ObjectPtr&, const kube::ObjectPtr& pool) {
+                             observations_.UpsertPool(*pool);
+                             queue_.Add(kube::ObjectKey(*pool));
+                             ResumeReconcilesPutOff();
+                           },
+                           [this](const kube::ObjectPtr& pool) {
+                             observations_.RemovePool(kube::ObjectKey(*pool));
+                             queue_.Add(kube::ObjectKey(*pool));
+                           }});
+  nodes_.AddEventHandlers({[this](const kube::ObjectPtr& node) {
+                             observations_.UpsertNode(*node);
+                             OnNodeChange(nullptr, node);
+                           },
+                           [this](const kube::ObjectPtr& old_node, const kube::ObjectPtr& node) {
+                             // Kubelets rewrite node status every few seconds; only a change the
+                             // planner reads matters.
+                             if (observations_.UpsertNode(*node)) OnNodeChange(old_node, node);
+                             ResumeReconcilesPutOff();
+                           },
+                           [this](const kube::ObjectPtr& node) {
+                             observations_.RemoveNode(kube::ObjectKey(*node));
+                             OnNodeChange(node, nullptr);
+                           }});
   compute_nodes_.AddEventHandlers(
-      {[this](const kube::ObjectPtr& object) { observations_.UpsertComputeNode(*object); },
-       [this](const kube::ObjectPtr&, const kube::ObjectPtr& object) {
+      {[this](const kube::ObjectPtr& object) {
          observations_.UpsertComputeNode(*object);
+         OnComputeNodeChange(object);
+       },
+       [this](const kube::ObjectPtr&, const kube::ObjectPtr& object) {
+         // Agents rewrite status on a timer; only a change the planner reads matters.
+         if (observations_.UpsertComputeNode(*object)) OnComputeNodeChange(object);
        },
        [this](const kube::ObjectPtr& object) {
          observations_.RemoveComputeNode(kube::ObjectKey(*object));
-       }});
-
-  auto enqueue_pool = [this](const kube::ObjectPtr& pool) {
-    if (pool) queue_.Add(kube::ObjectKey(*pool));
-  };
-  pools_.AddEventHandlers(
-      {enqueue_pool,
-       [enqueue_pool](const kube::ObjectPtr&, const kube::ObjectPtr& pool) { enqueue_pool(pool); },
-       enqueue_pool});
-  nodes_.AddEventHandlers({[this](const kube::ObjectPtr& node) { OnNodeChange(nullptr, node); },
-                           [this](const kube::ObjectPtr& old_node, const kube::ObjectPtr& node) {
-                             OnNodeChange(old_node, node);
-                           },
-                           [this](const kube::ObjectPtr& node) { OnNodeChange(node, nullptr); }});
-  auto compute_node_changed = [this](const kube::ObjectPtr& compute_node) {
-    OnComputeNodeChange(compute_node);
-  };
-  compute_nodes_.AddEventHandlers(
-      {compute_node_changed,
-       [this](const kube::ObjectPtr& old_object, const kube::ObjectPtr& object) {
-         // Agents rewrite status on a timer; only a change the planner reads matters.
-         if (old_object && object &&
-             old_object->value("status", Json()) == object->value("status", Json())) {
-           return;
-         }
          OnComputeNodeChange(object);
-       },
-       compute_node_changed});
+       }});
 }
 
 PoolController::~PoolController() { Stop(); }
@@ -127,18 +122,38 @@ void PoolController::StartWorkers() {
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
     workers_.emplace_back([this] { Work(); });
   }
+  if (metrics_ != nullptr) metrics_refresher_ = std::thread([this] { RefreshMetrics(); });
+}
+
+void PoolController::RefreshMetrics() {
+  std::optional<uint64_t> observed;
+  std::unique_lock lock(mu_);
+  while (!stopped_) {
+    const uint64_t generation = observations_.Generation();
+    if (generation != observed) {
+      lock.unlock();
+      metrics_->ObserveCluster(Snapshot());
+      observed = generation;
+      lock.lock();
+    }
+    stopping_.wait_for(lock, options_.metrics_refresh, [this] { return stopped_; });
+  }
 }
 
 void PoolController::Stop() {
   std::vector<std::thread> workers;
+  std::thread metrics_refresher;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return;
     stopped_ = true;
     workers.swap(workers_);
+    metrics_refresher.swap(metrics_refresher_);
   }
+  stopping_.notify_all();
   queue_.ShutDown();
   for (auto& worker : workers) worker.join();
+  if (metrics_refresher.joinable()) metrics_refresher.join();
   pools_.Stop();
   nodes_.Stop();
   compute_nodes_.Stop();
@@ -176,15 +191,6 @@ void PoolController::EnqueueWaitingPools(std::chrono::milliseconds delay) {
 
 void PoolController::OnNodeChange(const kube::ObjectPtr& old_node,
                                   const kube::ObjectPtr& new_node) {
-  // Kubelets rewrite node status every few seconds; skip updates the planner cannot see.
-  if (old_node && new_node) {
-    auto before = NodeInfoFromJson(*old_node), after = NodeInfoFromJson(*new_node);
-    if (before.ok() && after.ok() && before->labels == after->labels &&
-        before->ready == after->ready && before->unschedulable == after->unschedulable &&
-        before->deleting == after->deleting && before->taints == after->taints) {
-      return;
-    }
-  }
   const std::string old_binding = LabelOf(old_node, api::kPoolLabel);
   const std::string new_binding = LabelOf(new_node, api::kPoolLabel);
   EnqueueBinding(old_binding);
@@ -215,8 +221,7 @@ void PoolController::OnComputeNodeChange(const kube::ObjectPtr& compute_node) {
 
 ClusterSnapshot PoolController::Snapshot() const { return observations_.Snapshot(); }
 
-bool PoolController::CachesBehindOurWrites() {
-  std::lock_guard lock(mu_);
+bool PoolController::CachesBehindOurWritesLocked() {
   for (auto it = expected_versions_.begin(); it != expected_versions_.end();) {
     const std::string& key = it->first;
     // The decoded view is what the next plan reads, so it is the one that must have caught up.
@@ -236,11 +241,31 @@ bool PoolController::CachesBehindOurWrites() {
   return false;
 }
 
+void PoolController::ResumeReconcilesPutOff() {
+  std::set<std::string> resumed;
+  {
+    std::lock_guard lock(mu_);
+    if (put_off_.empty() || CachesBehindOurWritesLocked()) return;
+    resumed.swap(put_off_);
+  }
+  for (const auto& key : resumed) queue_.Add(key);
+}
+
 void PoolController::Reconcile(const std::string& pool_key) {
   const SteadyTime started = clock_->Now();
-  if (CachesBehindOurWrites()) {
-    // Planning now would undo or repeat our last writes; the watch event is moments away.
-    queue_.AddAfter(pool_key, std::chrono::milliseconds(50));
+  bool behind = false;
+  {
+    // Checked and recorded under one lock, so the event that catches the caches up cannot slip
+    // in between and find nothing put off.
+    std::lock_guard lock(mu_);
+    behind = CachesBehindOurWritesLocked();
+    if (behind) put_off_.insert(pool_key);
+  }
+  if (behind) {
+    // Planning now would undo or repeat our last writes; the watch event is moments away, and
+    // its handler queues this key again (ResumeReconcilesPutOff). The delayed add only covers an
+    // event that never comes (a watch broken before it, and a relist that skips the version).
+    queue_.AddAfter(pool_key, std::chrono::seconds(1));
     return;
   }
   const ClusterSnapshot snapshot = Snapshot();
@@ -270,7 +295,6 @@ void PoolController::Reconcile(const std::string& pool_key) {
                << result.pool_writes << " pool writes";
   }
   if (metrics_ != nullptr) {
-    metrics_->ObserveCluster(snapshot);
     metrics_->ObserveReconcile(std::chrono::duration<double>(clock_->Now() - started).count(),
                                result.Complete());
   }

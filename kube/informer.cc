@@ -272,7 +272,9 @@ void Informer::ApplyUpsert(Json object) {
   // Same resourceVersion: nothing changed (a relist re-reading an object, or a replayed event).
   if (known && ResourceVersionOf(*known) == ResourceVersionOf(object)) return;
   auto fresh = std::make_shared<const Json>(std::move(object));
-  ObjectPtr old_object = store_.Upsert(fresh);
+  ObjectPtr old_object = store_.Upsert(
+      options_.project_for_store ? std::make_shared<const Json>(options_.project_for_store(*fresh))
+                                 : fresh);
   for (const auto& handlers : handlers_) {
     if (old_object) {
       if (handlers.on_update) handlers.on_update(old_object, fresh);

@@ -60,6 +60,11 @@ struct Options {
   int pools = 500;
   std::set<std::string> scenarios = {"burst", "single", "repair", "carbon", "cost"};
   int single_repeats = 50;
+  // Pause between one repeat's pool being gone and the next creation. A tenant's pool arrives
+  // on a controller that is not already at its client QPS limit from the previous repeat's
+  // writes; with 0 the repeats run back to back, about 7 requests each, and the figure becomes
+  // the 50 QPS limit's throughput rather than a latency.
+  int single_interval_ms = 500;
   int repair_repeats = 20;
   int steady_seconds = 30;
   int lease_seconds = 40;  // kwok --node-lease-duration-seconds; it renews every quarter of it
@@ -564,9 +569,11 @@ Status FleetBench::Single() {
             std::chrono::seconds(60))) {
       return DeadlineExceededError(StrCat(key, " was never deleted"));
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(options_.single_interval_ms));
   }
   const double p50 = Percentile(latencies, 50);
   Report("single", {{"repeats", StrCat(options_.single_repeats)},
+                    {"interval_ms", StrCat(options_.single_interval_ms)},
                     {"not_ready", StrCat(not_ready)},
                     {"p50_ms", StrCat(p50)},
                     {"p99_ms", StrCat(Percentile(latencies, 99))},
@@ -792,6 +799,7 @@ constexpr char kUsage[] = R"(Usage: fleet_bench [flags]
   --scenarios=a,b         of burst,single,repair,carbon,cost (default all; repair and carbon
                           need burst)
   --single-repeats=N      single-pool creations (default 50)
+  --single-interval-ms=N  pause after each single pool is gone (default 500; 0: back to back)
   --repair-repeats=N      members broken one after another (default 20)
   --steady-seconds=N      the steady window of the cost scenario (default 30)
   --kwok-lease-seconds=N  kwok's node lease duration; it renews every quarter (default 40)
@@ -838,6 +846,8 @@ int main(int argc, char** argv) {
       for (auto scenario : StrSplit(value, ',')) options.scenarios.insert(std::string(scenario));
     } else if (name == "--single-repeats") {
       options.single_repeats = number();
+    } else if (name == "--single-interval-ms") {
+      options.single_interval_ms = number();
     } else if (name == "--repair-repeats") {
       options.repair_repeats = number();
     } else if (name == "--steady-seconds") {

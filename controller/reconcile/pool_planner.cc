@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
 
 #include "api/quantity.h"
 #include "common/strings.h"
@@ -342,6 +345,19 @@ std::optional<std::vector<Candidate>> ChooseNodes(std::vector<Candidate> candida
   return chosen;
 }
 
+// Whether `current` already is what DesiredTaints would make of it: no allocation, for the
+// every-node check at the end of each plan.
+bool TaintsAsWanted(const std::vector<Taint>& current, const std::string& binding) {
+  size_t ours = 0;
+  bool exact = false;
+  for (const auto& taint : current) {
+    if (taint.key != api::kPoolTaintKey) continue;
+    ++ours;
+    exact = taint.value == binding && taint.effect == "NoSchedule";
+  }
+  return binding.empty() ? ours == 0 : ours == 1 && exact;
+}
+
 std::vector<Taint> DesiredTaints(const std::vector<Taint>& current, const std::string& binding) {
   const Taint ours{std::string(api::kPoolTaintKey), binding, "NoSchedule"};
   size_t our_key = 0;
@@ -394,13 +410,38 @@ struct PoolOutcome {
 
 class Planner {
  public:
+  // Every reconcile builds one Planner over the whole cluster, so this is O(nodes) with small
+  // constants: a vector in name order and hash lookups, no per-node tree nodes or string copies
+  // beyond the bindings (bench/controller measured the maps it replaced).
   Planner(const ClusterSnapshot& snapshot, WallTime now, const PlannerConfig& config)
       : now_(now), config_(config) {
-    for (const auto& node : snapshot.nodes) nodes_.emplace(node.name, &node);
+    std::unordered_map<std::string_view, const api::ComputeNode*> compute_nodes;
+    compute_nodes.reserve(snapshot.compute_nodes.size());
     for (const auto& compute_node : snapshot.compute_nodes) {
-      compute_nodes_.emplace(compute_node.name, &compute_node);
+      compute_nodes.emplace(compute_node.name, &compute_node);  // the first of a name counts
     }
-    for (const auto& [name, node] : nodes_) binding_[name] = node->PoolBinding();
+    nodes_.reserve(snapshot.nodes.size());
+    for (const auto& node : snapshot.nodes) nodes_.push_back({&node, nullptr, {}});
+    // The cache lists nodes in name order already; hand-built snapshots may not.
+    auto by_name = [](const NodeEntry& a, const NodeEntry& b) {
+      return a.node->name < b.node->name;
+    };
+    if (!std::is_sorted(nodes_.begin(), nodes_.end(), by_name)) {
+      std::stable_sort(nodes_.begin(), nodes_.end(), by_name);
+    }
+    nodes_.erase(std::unique(nodes_.begin(), nodes_.end(),
+                             [](const NodeEntry& a, const NodeEntry& b) {
+                               return a.node->name == b.node->name;
+                             }),
+                 nodes_.end());
+    position_.reserve(nodes_.size());
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      NodeEntry& entry = nodes_[i];
+      position_.emplace(entry.node->name, i);
+      auto compute_node = compute_nodes.find(entry.node->name);
+      if (compute_node != compute_nodes.end()) entry.compute_node = compute_node->second;
+      entry.binding = entry.node->PoolBinding();
+    }
   }
 
   void Plan(const PoolObservation& observation, PoolPlan& plan) {
@@ -414,13 +455,14 @@ class Planner {
   // Node writes, once every pool has had its say: a node released by one pool and taken by a
   // later one is one write.
   void EmitNodeChanges(PoolPlan& plan) const {
-    for (const auto& [name, node] : nodes_) {
-      const std::string& wanted = binding_.at(name);
+    for (const NodeEntry& entry : nodes_) {
+      const NodeInfo* node = entry.node;
+      const std::string& wanted = entry.binding;
       const std::string current = node->PoolBinding();
+      if (wanted == current && TaintsAsWanted(node->taints, wanted)) continue;
       std::vector<Taint> taints = DesiredTaints(node->taints, wanted);
-      if (wanted == current && taints == node->taints) continue;
       NodeChange change;
-      change.node = name;
+      change.node = node->name;
       change.resource_version = node->resource_version;
       change.from_binding = current;
       change.to_binding = wanted;
@@ -440,10 +482,8 @@ class Planner {
     return it == pool_keys_.end() ? "" : it->second;
   }
 
-  const api::ComputeNode* ComputeNodeFor(const std::string& name) const {
-    auto it = compute_nodes_.find(name);
-    return it == compute_nodes_.end() ? nullptr : it->second;
-  }
+  // The binding the plan leaves `node` with, by name; the node must be in the snapshot.
+  std::string& BindingOf(const std::string& node) { return nodes_[position_.at(node)].binding; }
 
   static void AddEvent(PoolPlan& plan, const api::ComputePool& pool, PlannedEvent::Type type,
                        std::string_view reason, std::string message) {
@@ -454,11 +494,11 @@ class Planner {
   void PlanDeletion(const PoolObservation& observation, PoolPlan& plan) {
     const api::ComputePool& pool = observation.pool;
     const std::string binding = pool.BindingValue();
-    for (const auto& [name, node] : nodes_) {
-      if (binding_[name] != binding) continue;
-      binding_[name] = "";
+    for (NodeEntry& entry : nodes_) {
+      if (entry.binding != binding) continue;
+      entry.binding = "";
       AddEvent(plan, pool, PlannedEvent::Type::kNormal, "NodeUnbound",
-               StrCat("released node ", name, ": the pool is being deleted"));
+               StrCat("released node ", entry.node->name, ": the pool is being deleted"));
     }
     auto finalizers = pool.finalizers;
     if (std::erase(finalizers, std::string(api::kPoolFinalizer)) > 0) {
@@ -484,22 +524,25 @@ class Planner {
     const std::string binding = pool.BindingValue();
     const double need = spec.accelerators ? *spec.accelerators : spec.flops.value_or(0);
 
-    // Observe: members (by label, the source of truth) and how every other node fits.
+    // Observe: members (by label, the source of truth) and how every free node fits. A node in
+    // another pool is only counted: how it would fit cannot matter.
     std::vector<NodeFit> fits;
-    fits.reserve(nodes_.size());
-    for (const auto& [name, node] : nodes_) {
-      fits.push_back(Fit(spec, config_, *node, ComputeNodeFor(name)));
-    }
+    fits.reserve(nodes_.size());  // never reallocated: candidates point into it
     std::vector<MemberState> members;
     std::vector<Candidate> candidates;
     std::map<Exclusion, size_t> excluded;
-    for (const auto& fit : fits) {
-      const std::string& owner = binding_[fit.node->name];
-      if (owner == binding) {
+    for (const NodeEntry& entry : nodes_) {
+      const bool member = entry.binding == binding;
+      if (!member && !entry.binding.empty()) {
+        ++excluded[Exclusion::kOtherPool];
+        continue;
+      }
+      const NodeFit& fit = fits.emplace_back(Fit(spec, config_, *entry.node, entry.compute_node));
+      if (member) {
         members.push_back(AssessMember(fit, observation, config_, now_));
         continue;
       }
-      Exclusion exclusion = owner.empty() ? fit.AdmissionExclusion() : Exclusion::kOtherPool;
+      const Exclusion exclusion = fit.AdmissionExclusion();
       if (exclusion != Exclusion::kNone) {
         ++excluded[exclusion];
         continue;
@@ -577,12 +620,12 @@ class Planner {
 
     // Bindings and events.
     for (const auto& name : release) {
-      binding_[name] = "";
+      BindingOf(name) = "";
       AddEvent(plan, pool, PlannedEvent::Type::kNormal, "NodeUnbound",
                StrCat("released node ", name, ": ", release_why[name]));
     }
     for (const auto& candidate : added) {
-      binding_[candidate.name()] = binding;
+      BindingOf(candidate.name()) = binding;
       AddEvent(plan, pool, PlannedEvent::Type::kNormal, "NodeBound",
                StrCat("bound node ", candidate.name(), " (",
                       FormatCapacity(spec, candidate.capacity), ")"));
@@ -912,9 +955,13 @@ class Planner {
 
   const WallTime now_;
   const PlannerConfig& config_;
-  std::map<std::string, const NodeInfo*> nodes_;  // sorted by name: the plan's order
-  std::map<std::string, const api::ComputeNode*> compute_nodes_;
-  std::map<std::string, std::string> binding_;  // node -> pool label as the plan leaves it
+  struct NodeEntry {
+    const NodeInfo* node;
+    const api::ComputeNode* compute_node;  // nullptr when it has none (or it was ignored)
+    std::string binding;                   // the pool label as the plan leaves it
+  };
+  std::vector<NodeEntry> nodes_;  // sorted by name: the plan's order
+  std::unordered_map<std::string_view, size_t> position_;  // node name -> index in nodes_
   std::map<std::string, std::string> pool_keys_;
 };
 
@@ -956,8 +1003,9 @@ PoolPlan PlanPools(const ClusterSnapshot& snapshot, WallTime now, const PlannerC
 
 ClusterSnapshot ApplyPlan(ClusterSnapshot snapshot, const PoolPlan& plan) {
   for (const auto& change : plan.node_changes) {
-    for (auto& node : snapshot.nodes) {
-      if (node.name != change.node) continue;
+    for (size_t i = 0; i < snapshot.nodes.size(); ++i) {
+      if (std::as_const(snapshot.nodes)[i].name != change.node) continue;
+      NodeInfo& node = snapshot.nodes[i];  // copied here, shared until now
       if (change.to_binding.empty()) {
         node.labels.erase(std::string(api::kPoolLabel));
       } else {
@@ -967,8 +1015,9 @@ ClusterSnapshot ApplyPlan(ClusterSnapshot snapshot, const PoolPlan& plan) {
     }
   }
   for (const auto& change : plan.pool_changes) {
-    for (auto& observation : snapshot.pools) {
-      if (observation.pool.Key() != change.pool_key) continue;
+    for (size_t i = 0; i < snapshot.pools.size(); ++i) {
+      if (std::as_const(snapshot.pools)[i].pool.Key() != change.pool_key) continue;
+      PoolObservation& observation = snapshot.pools[i];
       if (change.finalizers) observation.pool.finalizers = *change.finalizers;
       if (change.impaired_since) {
         observation.impaired_since = DecodeImpairedSince(*change.impaired_since);
@@ -980,7 +1029,7 @@ ClusterSnapshot ApplyPlan(ClusterSnapshot snapshot, const PoolPlan& plan) {
       }
     }
   }
-  std::erase_if(snapshot.pools, [](const PoolObservation& observation) {
+  snapshot.pools.EraseIf([](const PoolObservation& observation) {
     return observation.pool.deleting && observation.pool.finalizers.empty();
   });
   return snapshot;

@@ -1,6 +1,7 @@
 #include "controller/reconcile/snapshot.h"
 
 #include <ctime>
+#include <stdexcept>
 
 #include "common/log.h"
 #include "common/strings.h"
@@ -23,6 +24,12 @@ std::string NodeInfo::PoolBinding() const {
   return it == labels.end() ? "" : it->second;
 }
 
+bool NodeInfo::SameForPlanning(const NodeInfo& other) const {
+  return name == other.name && uid == other.uid && labels == other.labels &&
+         ready == other.ready && unschedulable == other.unschedulable &&
+         deleting == other.deleting && taints == other.taints;
+}
+
 StatusOr<NodeInfo> NodeInfoFromJson(const Json& object) {
   if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object()) {
     return InvalidArgumentError("Node has no metadata");
@@ -38,19 +45,33 @@ StatusOr<NodeInfo> NodeInfoFromJson(const Json& object) {
     if (metadata.contains("labels") && metadata["labels"].is_object()) {
       node.labels = metadata["labels"].get<std::map<std::string, std::string>>();
     }
-    const Json spec = object.value("spec", Json::object());
+    // By reference: a kubelet's status (images, conditions, addresses) is most of a Node, and
+    // every heartbeat is decoded.
+    static const Json kNoObject = Json::object(), kNoArray = Json::array();
+    auto field = [](const Json& parent, const char* name, const Json& absent) -> const Json& {
+      auto it = parent.find(name);
+      if (it == parent.end() || it->is_null()) return absent;
+      if (it->type() != absent.type()) {
+        throw std::invalid_argument(StrCat(name, " is ", it->type_name(), ", not ",
+                                           absent.type_name()));
+      }
+      return *it;
+    };
+    const Json& spec = field(object, "spec", kNoObject);
     node.unschedulable = spec.value("unschedulable", false);
-    for (const auto& taint : spec.value("taints", Json::array())) {
+    for (const auto& taint : field(spec, "taints", kNoArray)) {
       node.taints.push_back(
           {taint.value("key", ""), taint.value("value", ""), taint.value("effect", "")});
     }
-    const Json status = object.value("status", Json::object());
-    for (const auto& condition : status.value("conditions", Json::array())) {
+    const Json& status = field(object, "status", kNoObject);
+    for (const auto& condition : field(status, "conditions", kNoArray)) {
       if (condition.value("type", "") == "Ready") {
         node.ready = condition.value("status", "") == "True";
       }
     }
   } catch (const Json::exception& error) {
+    return InvalidArgumentError(StrCat("Node is malformed: ", error.what()));
+  } catch (const std::invalid_argument& error) {
     return InvalidArgumentError(StrCat("Node is malformed: ", error.what()));
   }
   if (node.name.empty()) return InvalidArgumentError("Node has no metadata.name");

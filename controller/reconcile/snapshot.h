@@ -11,6 +11,7 @@
 #include "api/compute_node.h"
 #include "api/compute_pool.h"
 #include "common/clock.h"
+#include "controller/reconcile/shared_values.h"
 
 namespace zhisuan::controller {
 
@@ -48,6 +49,9 @@ struct NodeInfo {
   std::string Rack() const;
   // The value of the zhisuan.io/pool label, "" when the node is in no pool.
   std::string PoolBinding() const;
+  // Equal in everything the planner reads: all but resource_version, which every kubelet
+  // heartbeat changes.
+  bool SameForPlanning(const NodeInfo& other) const;
 };
 
 StatusOr<NodeInfo> NodeInfoFromJson(const Json& object);
@@ -76,10 +80,12 @@ struct IgnoredComputeNode {
   friend bool operator==(const IgnoredComputeNode&, const IgnoredComputeNode&) = default;
 };
 
+// Pools, Nodes and ComputeNodes are shared with the cache the snapshot was taken from (see
+// shared_values.h): a copy is one pointer per object, and an edit copies only what it touches.
 struct ClusterSnapshot {
-  std::vector<PoolObservation> pools;
-  std::vector<NodeInfo> nodes;
-  std::vector<api::ComputeNode> compute_nodes;
+  SharedValues<PoolObservation> pools;
+  SharedValues<NodeInfo> nodes;
+  SharedValues<api::ComputeNode> compute_nodes;
   std::vector<IgnoredComputeNode> ignored_compute_nodes;
 };
 

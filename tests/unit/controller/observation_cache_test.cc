@@ -100,5 +100,77 @@ TEST(ObservationCache, UpdatesReplaceAndRemovalsForget) {
   EXPECT_EQ(cache.NodeVersion("n1"), std::nullopt);
 }
 
+TEST(ObservationCache, UpsertsSayWhetherWhatThePlannerReadsChanged) {
+  ObservationCache cache;
+  EXPECT_TRUE(cache.UpsertNode(Node("n1", "1")));   // new
+  EXPECT_FALSE(cache.UpsertNode(Node("n1", "2")));  // a heartbeat: only the version moved
+  EXPECT_EQ(cache.NodeVersion("n1"), "2");          // ...which is still recorded
+  EXPECT_TRUE(cache.UpsertNode(Node("n1", "3", "t.a")));
+  Json not_ready = Node("n1", "4", "t.a");
+  not_ready["status"]["conditions"][0]["status"] = "False";
+  EXPECT_TRUE(cache.UpsertNode(not_ready));
+  Json cordoned = not_ready;
+  cordoned["spec"]["unschedulable"] = true;
+  EXPECT_TRUE(cache.UpsertNode(cordoned));
+  cordoned["metadata"]["resourceVersion"] = "6";
+  cordoned["status"]["images"] = Json::array({"registry/image:1"});  // unread by the planner
+  EXPECT_FALSE(cache.UpsertNode(cordoned));
+
+  const Json healthy = Json::parse(R"({"metadata": {"name": "n1", "resourceVersion": "1"},
+      "status": {"accelerators": [{"index": 0, "uuid": "GPU-0", "vendor": "nvidia",
+                                   "product": "H100-SXM5", "health": "Healthy"}]}})");
+  EXPECT_TRUE(cache.UpsertComputeNode(healthy));
+  ASSERT_EQ(cache.Snapshot().compute_nodes.size(), 1u);  // decoded, not ignored
+  Json rewritten = healthy;
+  rewritten["metadata"]["resourceVersion"] = "2";
+  EXPECT_FALSE(cache.UpsertComputeNode(rewritten));
+  Json failed = rewritten;
+  failed["status"]["accelerators"][0]["health"] = "Unhealthy";
+  EXPECT_TRUE(cache.UpsertComputeNode(failed));
+  Json hostile = failed;
+  hostile["status"]["accelerators"] = "many";
+  EXPECT_TRUE(cache.UpsertComputeNode(hostile));   // decoded -> ignored
+  EXPECT_FALSE(cache.UpsertComputeNode(hostile));  // ignored for the same reason
+  EXPECT_TRUE(cache.UpsertComputeNode(failed));    // ignored -> decoded
+}
+
+TEST(ObservationCache, ASnapshotKeepsWhatItSawAndCopiesNothing) {
+  ObservationCache cache;
+  cache.UpsertNode(Node("n1", "1"));
+  cache.UpsertPool(Pool("a", "1"));
+  const uint64_t generation = cache.Generation();
+  const ClusterSnapshot before = cache.Snapshot();
+  const ClusterSnapshot again = cache.Snapshot();
+  // Two snapshots of an unchanged cache share the objects, not copies of them.
+  EXPECT_EQ(&before.nodes[0], &again.nodes[0]);
+  EXPECT_EQ(&before.pools[0], &again.pools[0]);
+
+  cache.UpsertNode(Node("n1", "2", "t.a"));
+  cache.RemovePool("t/a");
+  EXPECT_GT(cache.Generation(), generation);
+  EXPECT_EQ(before.nodes[0].resource_version, "1");
+  EXPECT_EQ(before.nodes[0].PoolBinding(), "");
+  EXPECT_EQ(before.pools.size(), 1u);
+  const ClusterSnapshot after = cache.Snapshot();
+  EXPECT_EQ(after.nodes[0].PoolBinding(), "t.a");
+  EXPECT_TRUE(after.pools.empty());
+}
+
+TEST(MetadataOnly, KeepsWhatTheStoresAreReadForAndDropsTheRest) {
+  const Json node = Json::parse(R"({"apiVersion": "v1", "kind": "Node",
+      "metadata": {"name": "n1", "uid": "u1", "resourceVersion": "7",
+                   "labels": {"zhisuan.io/pool": "t.a"}, "annotations": {"big": "x"},
+                   "deletionTimestamp": "2026-11-23T00:00:00Z", "managedFields": [{}]},
+      "spec": {"taints": []}, "status": {"images": [{"names": ["a"]}]}})");
+  EXPECT_EQ(MetadataOnly(node), Json::parse(R"({"apiVersion": "v1", "kind": "Node",
+      "metadata": {"name": "n1", "uid": "u1", "resourceVersion": "7",
+                   "labels": {"zhisuan.io/pool": "t.a"},
+                   "deletionTimestamp": "2026-11-23T00:00:00Z"}})"));
+  // Whatever arrives, it never throws: no metadata, or not an object at all.
+  EXPECT_EQ(MetadataOnly(Json::parse(R"({"kind": "ComputeNode", "metadata": 3})")),
+            Json::parse(R"({"kind": "ComputeNode"})"));
+  EXPECT_EQ(MetadataOnly(Json::array()), Json::object());
+}
+
 }  // namespace
 }  // namespace zhisuan::controller

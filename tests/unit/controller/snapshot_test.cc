@@ -45,6 +45,23 @@ TEST(NodeInfoFromJson, RejectsObjectsWithoutName) {
       NodeInfoFromJson(Json::parse(R"({"metadata": {"name": "n", "labels": {"a": 1}}})")).ok());
 }
 
+TEST(NodeInfoFromJson, RejectsMistypedFieldsAndAcceptsNullLists) {
+  for (const char* bad : {R"({"metadata": {"name": "n"}, "spec": "cordoned"})",
+                          R"({"metadata": {"name": "n"}, "spec": {"taints": {"key": "k"}}})",
+                          R"({"metadata": {"name": "n"}, "status": {"conditions": "Ready"}})",
+                          R"({"metadata": {"name": "n"}, "status": []})"}) {
+    auto node = NodeInfoFromJson(Json::parse(bad));
+    ASSERT_FALSE(node.ok()) << bad;
+    EXPECT_NE(node.status().message().find("Node is malformed"), std::string::npos)
+        << node.status();
+  }
+  auto node = NodeInfoFromJson(Json::parse(R"({"metadata": {"name": "n"},
+      "spec": {"taints": null}, "status": {"conditions": null}})"));
+  ASSERT_TRUE(node.ok()) << node.status();
+  EXPECT_TRUE(node->taints.empty());
+  EXPECT_FALSE(node->ready);
+}
+
 TEST(ImpairedSince, RoundTripsAndToleratesGarbage) {
   std::map<std::string, WallTime> since = {{"n1", WallTime(std::chrono::seconds(1795000000))},
                                            {"n2", WallTime(std::chrono::seconds(1795000600))}};

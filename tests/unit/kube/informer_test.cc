@@ -369,5 +369,46 @@ TEST_F(InformerTest, DropsManagedFieldsOnlyWhenAsked) {
   plain.Stop();
 }
 
+TEST_F(InformerTest, StoresTheProjectionAndHandsHandlersTheWholeObject) {
+  Create("a", "1");
+  options_.project_for_store = [](const Json& object) {
+    return Json{{"metadata", object.at("metadata")}};  // everything but data
+  };
+  std::vector<Json> arrived, previous;
+  std::mutex mu;
+  informer_ = std::make_unique<Informer>(fake_, options_, clock_);
+  informer_->AddEventHandlers({[&](const ObjectPtr& object) {
+                                 std::lock_guard lock(mu);
+                                 arrived.push_back(*object);
+                               },
+                               [&](const ObjectPtr& old_object, const ObjectPtr& object) {
+                                 std::lock_guard lock(mu);
+                                 previous.push_back(*old_object);
+                                 arrived.push_back(*object);
+                               },
+                               nullptr});
+  informer_->AddEventHandlers(recorder_.Handlers());
+  informer_->Start();
+  ASSERT_TRUE(informer_->WaitForSync(kWait));
+  ASSERT_TRUE(fake_->WaitForOpenWatches(kConfigMaps, 1, kWait));
+  // The store holds the projection, listed or watched.
+  ObjectPtr stored = informer_->store().Get("ns/a");
+  ASSERT_NE(stored, nullptr);
+  EXPECT_FALSE(stored->contains("data"));
+  EXPECT_EQ(stored->at("metadata").at("name"), "a");
+  Update("a", "2");
+  ASSERT_TRUE(recorder_.WaitForLogSize(2));
+  EXPECT_FALSE(informer_->store().Get("ns/a")->contains("data"));
+  std::lock_guard lock(mu);
+  // Handlers got each object whole as it arrived, and the old object as the store kept it.
+  ASSERT_EQ(arrived.size(), 2u);
+  EXPECT_EQ(arrived[0].at("data").at("k"), "1");
+  EXPECT_EQ(arrived[1].at("data").at("k"), "2");
+  ASSERT_EQ(previous.size(), 1u);
+  EXPECT_FALSE(previous[0].contains("data"));
+  EXPECT_NE(previous[0].at("metadata").at("resourceVersion"),
+            arrived[1].at("metadata").at("resourceVersion"));
+}
+
 }  // namespace
 }  // namespace zhisuan::kube
