@@ -87,9 +87,10 @@ bool ObservationCache::UpsertComputeNode(const Json& object) {
   auto known_ignored = ignored_compute_nodes_.find(key);
   if (ignored) {
     // Changed unless it was already ignored for the same reason.
-    const bool changed =
-        known != compute_nodes_.end() || known_ignored == ignored_compute_nodes_.end() ||
-        known_ignored->second.reason != ignored->reason || known_ignored->second.uid != ignored->uid;
+    const bool changed = known != compute_nodes_.end() ||
+                         known_ignored == ignored_compute_nodes_.end() ||
+                         known_ignored->second.reason != ignored->reason ||
+                         known_ignored->second.uid != ignored->uid;
     if (known != compute_nodes_.end()) compute_nodes_.erase(known);
     ignored_compute_nodes_.insert_or_assign(key, std::move(*ignored));
     return changed;
@@ -98,8 +99,8 @@ bool ObservationCache::UpsertComputeNode(const Json& object) {
                        known == compute_nodes_.end() || known->second->uid != compute_node->uid ||
                        !(known->second->status == compute_node->status);
   if (known_ignored != ignored_compute_nodes_.end()) ignored_compute_nodes_.erase(known_ignored);
-  compute_nodes_.insert_or_assign(key,
-                                  std::make_shared<api::ComputeNode>(std::move(compute_node).value()));
+  compute_nodes_.insert_or_assign(
+      key, std::make_shared<api::ComputeNode>(std::move(compute_node).value()));
   return changed;
 }
 
@@ -131,6 +132,19 @@ ClusterSnapshot ObservationCache::Snapshot() const {
     snapshot.ignored_compute_nodes.push_back(ignored);
   }
   return snapshot;
+}
+
+std::shared_ptr<const PoolObservation> ObservationCache::FindPool(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = pools_.find(key);
+  return it == pools_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const api::ComputeNode> ObservationCache::FindComputeNode(
+    const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = compute_nodes_.find(name);
+  return it == compute_nodes_.end() ? nullptr : it->second;
 }
 
 std::optional<std::string> ObservationCache::PoolVersion(const std::string& key) const {

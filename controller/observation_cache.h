@@ -54,6 +54,10 @@ class ObservationCache {
   // Everything cached, in key order (the order the informer stores list in).
   ClusterSnapshot Snapshot() const;
 
+  // One cached entry, null when absent (or, for a ComputeNode, ignored).
+  std::shared_ptr<const PoolObservation> FindPool(const std::string& key) const;
+  std::shared_ptr<const api::ComputeNode> FindComputeNode(const std::string& name) const;
+
   // The resourceVersion of the decoded pool ("ns/name") or node, nullopt when absent.
   std::optional<std::string> PoolVersion(const std::string& key) const;
   std::optional<std::string> NodeVersion(const std::string& name) const;

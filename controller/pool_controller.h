@@ -6,12 +6,13 @@
 //
 // Event mapping stays O(affected pools): a Node or ComputeNode change queues the pool its
 // zhisuan.io/pool label names (found through an index on the pools' binding values), and, when
-// the node is free, the pools last seen waiting for capacity. Nothing scans every pool.
+// the node is free, the pools last seen waiting for capacity that it could count for. Nothing
+// scans every pool.
 //
 // A reconcile does not decode the caches: ObservationCache holds every object decoded once, when
 // its event arrived, and a snapshot of it shares those objects instead of copying them (see
 // observation_cache.h). Nothing else on the reconcile path is O(cluster) beyond the plan itself:
-// the pool and supply gauges are refreshed from the cache once a second by their own thread
+// the pool and supply gauges are refreshed from the cache once a second by a housekeeping thread
 // (bench/controller: at 5,000 nodes refreshing them on every reconcile cost as much as planning).
 
 #include <atomic>
@@ -39,8 +40,9 @@ namespace zhisuan::controller {
 struct PoolControllerOptions {
   int workers = 2;
   PlannerConfig planner;
-  // How often the pool and supply gauges are refreshed while leading (when the cache changed).
-  std::chrono::milliseconds metrics_refresh{1000};
+  // How often, while leading and when the cache changed, the pool and supply gauges are
+  // refreshed and freed heap is handed back to the OS (see Housekeeping).
+  std::chrono::milliseconds housekeeping_interval{1000};
 };
 
 class PoolController {
@@ -67,21 +69,19 @@ class PoolController {
 
  private:
   void Work();
-  // Refreshes the cluster gauges every options_.metrics_refresh until Stop.
-  void RefreshMetrics();
+  // Every options_.housekeeping_interval until Stop, when the cache changed: refreshes the
+  // cluster gauges and returns freed heap to the OS.
+  void Housekeeping();
   void OnNodeChange(const kube::ObjectPtr& old_node, const kube::ObjectPtr& new_node);
   void OnComputeNodeChange(const kube::ObjectPtr& compute_node);
   void EnqueueBinding(const std::string& binding);
-  // Queues every waiting pool after `delay` (delayed adds of one key coalesce).
-  void EnqueueWaitingPools(std::chrono::milliseconds delay);
+  // Queues, after `delay`, the waiting pools that node `node_name` could count for (delayed adds
+  // of one key coalesce).
+  void EnqueueWaitingPools(const std::string& node_name, std::chrono::milliseconds delay);
   ClusterSnapshot Snapshot() const;
   // True when the caches have not yet caught up with a write this controller made, so a plan
-  // now would be made from state older than our own writes. Needs mu_.
-  bool CachesBehindOurWritesLocked();
-  // Queues the reconciles that were put off by CachesBehindOurWritesLocked once the caches caught up.
-  // Called after every Node and ComputePool event, so a put-off reconcile runs as soon as the
-  // event carrying our write arrives, not after a fixed wait.
-  void ResumeReconcilesPutOff();
+  // now would be made from state older than our own writes.
+  bool CachesBehindOurWrites();
 
   const kube::ApiClientPtr client_;
   ControllerMetrics* const metrics_;
@@ -99,11 +99,9 @@ class PoolController {
   std::set<std::string> waiting_pools_;
   // resourceVersions our writes produced, by "nodes/<name>" or "computepools/<ns>/<name>".
   std::map<std::string, int64_t> expected_versions_;
-  // Pool keys whose reconcile waits for those versions (see ResumeReconcilesPutOff).
-  std::set<std::string> put_off_;
   std::vector<std::thread> workers_;
-  std::thread metrics_refresher_;
-  std::condition_variable stopping_;  // wakes the metrics refresher on Stop
+  std::thread housekeeper_;
+  std::condition_variable stopping_;  // wakes the housekeeper on Stop
   bool workers_started_ = false;
   bool stopped_ = false;
 };

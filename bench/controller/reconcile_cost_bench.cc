@@ -59,9 +59,8 @@ struct Part {
   const char* product;
   double bf16;
 };
-constexpr Part kParts[] = {{"nvidia", "H100-SXM5", 989e12},
-                           {"amd", "MI300X", 1307e12},
-                           {"huawei", "Ascend910B", 320e12}};
+constexpr Part kParts[] = {
+    {"nvidia", "H100-SXM5", 989e12}, {"amd", "MI300X", 1307e12}, {"huawei", "Ascend910B", 320e12}};
 
 size_t HeapInUse() { return mallinfo2().uordblks; }
 
@@ -72,8 +71,8 @@ std::string NodeName(int i) { return StrCat("fleet-", i); }
 Json NodeObject(int i, const std::string& version) {
   const std::string name = NodeName(i);
   Json conditions = Json::array();
-  for (const char* type : {"Ready", "MemoryPressure", "DiskPressure", "PIDPressure",
-                           "NetworkUnavailable"}) {
+  for (const char* type :
+       {"Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}) {
     conditions.push_back({{"type", type},
                           {"status", std::string(type) == "Ready" ? "True" : "False"},
                           {"lastHeartbeatTime", "2026-11-23T09:00:00Z"},
@@ -82,43 +81,43 @@ Json NodeObject(int i, const std::string& version) {
                           {"message", StrCat("kubelet reports ", type)}});
   }
   Json resources = {{"cpu", "224"}, {"memory", "2Ti"}, {"pods", "110"}};
-  return {{"apiVersion", "v1"},
-          {"kind", "Node"},
-          {"metadata",
-           {{"name", name},
-            {"uid", StrCat("00000000-0000-0000-0000-", 100000000000 + i)},
-            {"resourceVersion", version},
-            {"creationTimestamp", "2026-11-23T08:00:00Z"},
-            {"annotations",
-             {{"kwok.x-k8s.io/node", "fake"}, {"node.alpha.kubernetes.io/ttl", "0"}}},
-            {"labels",
-             {{"type", "kwok"},
-              {"kubernetes.io/hostname", name},
-              {"kubernetes.io/os", "linux"},
-              {"kubernetes.io/arch", "amd64"},
-              {"node-role.kubernetes.io/agent", ""},
-              {"topology.kubernetes.io/zone", kZones[i % 3].name}}}}},
-          {"spec", Json::object()},
-          {"status",
-           {{"conditions", conditions},
-            {"addresses",
-             {{{"type", "InternalIP"}, {"address", StrCat("10.0.", i / 250, ".", i % 250)}},
-              {{"type", "Hostname"}, {"address", name}}}},
-            {"capacity", resources},
-            {"allocatable", resources},
-            {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 10250}}}}},
-            {"nodeInfo",
-             {{"architecture", "amd64"},
-              {"bootID", ""},
-              {"containerRuntimeVersion", "kwok-v0.7.0"},
-              {"kernelVersion", "kwok-v0.7.0"},
-              {"kubeProxyVersion", "kwok-v0.7.0"},
-              {"kubeletVersion", "kwok-v0.7.0"},
-              {"machineID", ""},
-              {"operatingSystem", "linux"},
-              {"osImage", ""},
-              {"systemUUID", ""}}},
-            {"phase", "Running"}}}};
+  return {
+      {"apiVersion", "v1"},
+      {"kind", "Node"},
+      {"metadata",
+       {{"name", name},
+        {"uid", StrCat("00000000-0000-0000-0000-", 100000000000 + i)},
+        {"resourceVersion", version},
+        {"creationTimestamp", "2026-11-23T08:00:00Z"},
+        {"annotations", {{"kwok.x-k8s.io/node", "fake"}, {"node.alpha.kubernetes.io/ttl", "0"}}},
+        {"labels",
+         {{"type", "kwok"},
+          {"kubernetes.io/hostname", name},
+          {"kubernetes.io/os", "linux"},
+          {"kubernetes.io/arch", "amd64"},
+          {"node-role.kubernetes.io/agent", ""},
+          {"topology.kubernetes.io/zone", kZones[i % 3].name}}}}},
+      {"spec", Json::object()},
+      {"status",
+       {{"conditions", conditions},
+        {"addresses",
+         {{{"type", "InternalIP"}, {"address", StrCat("10.0.", i / 250, ".", i % 250)}},
+          {{"type", "Hostname"}, {"address", name}}}},
+        {"capacity", resources},
+        {"allocatable", resources},
+        {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 10250}}}}},
+        {"nodeInfo",
+         {{"architecture", "amd64"},
+          {"bootID", ""},
+          {"containerRuntimeVersion", "kwok-v0.7.0"},
+          {"kernelVersion", "kwok-v0.7.0"},
+          {"kubeProxyVersion", "kwok-v0.7.0"},
+          {"kubeletVersion", "kwok-v0.7.0"},
+          {"machineID", ""},
+          {"operatingSystem", "linux"},
+          {"osImage", ""},
+          {"systemUUID", ""}}},
+        {"phase", "Running"}}}};
 }
 
 Json ComputeNodeObject(int i, const std::string& version) {
@@ -175,17 +174,17 @@ Json PoolObject(int i, const std::string& version) {
       spec["accelerator"] = {{"vendor", "nvidia"}, {"products", {"B200"}}};
       break;
   }
-  return {{"apiVersion", "zhisuan.io/v1alpha1"},
-          {"kind", "ComputePool"},
-          {"metadata",
-           {{"name", StrCat("pool-", i)},
-            {"namespace", StrCat("tenant-", i % 20)},
-            {"uid", StrCat("20000000-0000-0000-0000-", 100000000000 + i)},
-            {"resourceVersion", version},
-            {"generation", 1},
-            {"creationTimestamp", StrCat("2026-11-23T08:", 10 + i / 60 % 50, ":", 10 + i % 50,
-                                         "Z")}}},
-          {"spec", spec}};
+  return {
+      {"apiVersion", "zhisuan.io/v1alpha1"},
+      {"kind", "ComputePool"},
+      {"metadata",
+       {{"name", StrCat("pool-", i)},
+        {"namespace", StrCat("tenant-", i % 20)},
+        {"uid", StrCat("20000000-0000-0000-0000-", 100000000000 + i)},
+        {"resourceVersion", version},
+        {"generation", 1},
+        {"creationTimestamp", StrCat("2026-11-23T08:", 10 + i / 60 % 50, ":", 10 + i % 50, "Z")}}},
+      {"spec", spec}};
 }
 
 // The cluster as the API server would hold it, and the decoded cache the controller plans from.

@@ -960,12 +960,19 @@ class Planner {
     const api::ComputeNode* compute_node;  // nullptr when it has none (or it was ignored)
     std::string binding;                   // the pool label as the plan leaves it
   };
-  std::vector<NodeEntry> nodes_;  // sorted by name: the plan's order
+  std::vector<NodeEntry> nodes_;                           // sorted by name: the plan's order
   std::unordered_map<std::string_view, size_t> position_;  // node name -> index in nodes_
   std::map<std::string, std::string> pool_keys_;
 };
 
 }  // namespace
+
+bool HasMatchingAccelerator(const api::ComputePoolSpec& spec,
+                            const api::ComputeNode& compute_node) {
+  return std::any_of(
+      compute_node.status.accelerators.begin(), compute_node.status.accelerators.end(),
+      [&spec](const api::AcceleratorStatus& device) { return AcceleratorMatches(spec, device); });
+}
 
 bool PoolChange::AddsFinalizer() const {
   return finalizers && std::find(finalizers->begin(), finalizers->end(), api::kPoolFinalizer) !=

@@ -90,6 +90,11 @@ struct PoolPlan {
 PoolPlan PlanPools(const ClusterSnapshot& snapshot, WallTime now, const PlannerConfig& config,
                    const std::set<std::string>& only_pools = {});
 
+// Whether `compute_node` has an accelerator of the vendor and products `spec` asks for, healthy
+// or not. A node without one never counts for the pool, whatever else about it changes, so the
+// runtime does not re-plan a waiting pool for that node's events.
+bool HasMatchingAccelerator(const api::ComputePoolSpec& spec, const api::ComputeNode& compute_node);
+
 // Applies a plan to the snapshot it was made from, as the API server would after the executor
 // wrote it (resource versions aside). Tests use it to check that plans converge; the runtime never
 // does, it re-reads the cluster.

@@ -28,7 +28,8 @@ class SharedValues {
 
   template <bool kMutable>
   class Iterator {
-    using Base = std::conditional_t<kMutable, typename Slots::iterator, typename Slots::const_iterator>;
+    using Base =
+        std::conditional_t<kMutable, typename Slots::iterator, typename Slots::const_iterator>;
 
    public:
     using iterator_category = std::random_access_iterator_tag;
@@ -40,8 +41,7 @@ class SharedValues {
     Iterator() = default;
     explicit Iterator(Base base) : base_(base) {}
     operator Iterator<false>() const  // NOLINT: mutable converts to const, as for vectors
-      requires kMutable
-    {
+        requires kMutable {
       return Iterator<false>(typename Slots::const_iterator(base_));
     }
 

@@ -25,9 +25,9 @@ std::string NodeInfo::PoolBinding() const {
 }
 
 bool NodeInfo::SameForPlanning(const NodeInfo& other) const {
-  return name == other.name && uid == other.uid && labels == other.labels &&
-         ready == other.ready && unschedulable == other.unschedulable &&
-         deleting == other.deleting && taints == other.taints;
+  return name == other.name && uid == other.uid && labels == other.labels && ready == other.ready &&
+         unschedulable == other.unschedulable && deleting == other.deleting &&
+         taints == other.taints;
 }
 
 StatusOr<NodeInfo> NodeInfoFromJson(const Json& object) {
@@ -52,8 +52,8 @@ StatusOr<NodeInfo> NodeInfoFromJson(const Json& object) {
       auto it = parent.find(name);
       if (it == parent.end() || it->is_null()) return absent;
       if (it->type() != absent.type()) {
-        throw std::invalid_argument(StrCat(name, " is ", it->type_name(), ", not ",
-                                           absent.type_name()));
+        throw std::invalid_argument(
+            StrCat(name, " is ", it->type_name(), ", not ", absent.type_name()));
       }
       return *it;
     };

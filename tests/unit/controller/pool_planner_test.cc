@@ -741,5 +741,23 @@ TEST(PlanPools, IgnoredComputeNodesAreCarriedButAreNotChanges) {
   EXPECT_EQ(plan.ignored_compute_nodes.size(), 1u);
 }
 
+TEST(HasMatchingAccelerator, AsksOnlyWhetherTheNodeCouldEverCountForThePool) {
+  const api::ComputeNode h100 = fixtures::MakeComputeNode("n1")
+                                    .Accelerators(8, "H100-SXM5", "989.4T")
+                                    .Unhealthy(0, "XID 79")
+                                    .Obj();
+  auto spec = [](PoolBuilder pool) { return pool.Obj().pool.spec; };
+  EXPECT_TRUE(HasMatchingAccelerator(spec(MakePool("t/any").Accelerators(8)), h100));
+  EXPECT_TRUE(HasMatchingAccelerator(
+      spec(MakePool("t/h").Accelerators(8).Vendor("nvidia").Products({"H100-SXM5"})), h100));
+  // Health, readiness and carbon change; the hardware does not: they do not count here.
+  EXPECT_TRUE(HasMatchingAccelerator(spec(MakePool("t/g").Accelerators(8).MinCarbonFree(1)), h100));
+  EXPECT_FALSE(HasMatchingAccelerator(
+      spec(MakePool("t/b").Accelerators(8).Vendor("nvidia").Products({"B200"})), h100));
+  EXPECT_FALSE(HasMatchingAccelerator(spec(MakePool("t/a").Accelerators(8).Vendor("amd")), h100));
+  EXPECT_FALSE(HasMatchingAccelerator(spec(MakePool("t/any").Accelerators(8)),
+                                      fixtures::MakeComputeNode("cpu-only").Obj()));
+}
+
 }  // namespace
 }  // namespace zhisuan::controller

@@ -45,8 +45,8 @@ TEST(SharedValues, IteratorsReadWithoutCopyingAndWriteCopyOnWrite) {
   EXPECT_EQ(std::as_const(original)[2].value, 3);
 
   // Random access works for the standard algorithms.
-  auto found = std::find_if(reader.begin(), reader.end(),
-                            [](const Item& item) { return item.name == "b"; });
+  auto found =
+      std::find_if(reader.begin(), reader.end(), [](const Item& item) { return item.name == "b"; });
   ASSERT_NE(found, reader.end());
   EXPECT_EQ(found - reader.begin(), 1);
   EXPECT_EQ(found->value, 2);
