@@ -10,9 +10,9 @@
 // stores keep of them (MetadataOnly for Nodes and ComputeNodes, pools whole), and the decoded
 // ObservationCache.
 //
-// The cluster: N Nodes in kwok's shape and N ComputeNodes in the agent's (8 accelerators,
-// H100-SXM5 / MI300X / Ascend910B in turn, 3 energy zones), and P pools of the fleet benchmark's
-// five kinds, converged by the real planner (plans applied to the objects until nothing changes).
+// The cluster: N Nodes in kwok's shape, N ComputeNodes in the agent's and P pools of five kinds,
+// from bench/common/fleet_shapes.h as the fleet benchmark makes them, converged by the real
+// planner (plans applied to the objects until nothing changes).
 //
 //   reconcile_cost_bench --nodes=5000 --pools=500 --reconciles=2000
 
@@ -29,6 +29,7 @@
 #include "api/compute_node.h"
 #include "api/compute_pool.h"
 #include "api/meta.h"
+#include "bench/common/fleet_shapes.h"
 #include "common/strings.h"
 #include "controller/controller_metrics.h"
 #include "controller/observation_cache.h"
@@ -37,6 +38,11 @@
 namespace zhisuan::controller {
 namespace {
 
+using bench::AgentShapedStatus;
+using bench::kZones;
+using bench::NodeName;
+using bench::PoolSpecOfKind;
+using bench::ZoneOf;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
@@ -45,26 +51,7 @@ struct Options {
   int reconciles = 2000;
 };
 
-struct Zone {
-  const char* name;
-  const char* source;
-  double intensity;
-  double carbon_free;
-};
-constexpr Zone kZones[] = {{"kunming-a", "hydro", 24, 1.0},
-                           {"ulanqab-b", "grid", 580, 0.35},
-                           {"qinghai-c", "solar", 41, 0.92}};
-struct Part {
-  const char* vendor;
-  const char* product;
-  double bf16;
-};
-constexpr Part kParts[] = {
-    {"nvidia", "H100-SXM5", 989e12}, {"amd", "MI300X", 1307e12}, {"huawei", "Ascend910B", 320e12}};
-
 size_t HeapInUse() { return mallinfo2().uordblks; }
-
-std::string NodeName(int i) { return StrCat("fleet-", i); }
 
 // A Node as kwok keeps it: what a kubelet reports, which the controller caches but never reads
 // beyond labels, taints, Ready and the cordon.
@@ -96,7 +83,7 @@ Json NodeObject(int i, const std::string& version) {
           {"kubernetes.io/os", "linux"},
           {"kubernetes.io/arch", "amd64"},
           {"node-role.kubernetes.io/agent", ""},
-          {"topology.kubernetes.io/zone", kZones[i % 3].name}}}}},
+          {"topology.kubernetes.io/zone", kZones[ZoneOf(i)].name}}}}},
       {"spec", Json::object()},
       {"status",
        {{"conditions", conditions},
@@ -122,58 +109,17 @@ Json NodeObject(int i, const std::string& version) {
 
 Json ComputeNodeObject(int i, const std::string& version) {
   const std::string name = NodeName(i);
-  const Part& part = kParts[(i / 3) % 3];
-  const Zone& zone = kZones[i % 3];
-  api::ComputeNodeStatus status;
-  status.agent_version = "reconcile-cost-bench";
-  for (int d = 0; d < 8; ++d) {
-    api::AcceleratorStatus device;
-    device.index = d;
-    device.uuid = StrCat(part.vendor, "-", name, "-", d);
-    device.vendor = part.vendor;
-    device.product = part.product;
-    device.pci_bus_id = StrCat("0000:", 10 + d, ":00.0");
-    device.memory_bytes = int64_t{80} << 30;
-    device.numa_node = d / 4;
-    api::At(device.peak_flops, api::Precision::kBf16) = part.bf16;
-    api::At(status.peak_flops, api::Precision::kBf16) += part.bf16;
-    status.accelerators.push_back(device);
-  }
-  status.power_capacity_watts = 10200;
-  status.energy.source = zone.source;
-  status.energy.zone = zone.name;
-  status.energy.carbon_intensity = zone.intensity;
-  status.energy.carbon_free_ratio = zone.carbon_free;
   return {{"apiVersion", "zhisuan.io/v1alpha1"},
           {"kind", "ComputeNode"},
           {"metadata",
            {{"name", name},
             {"uid", StrCat("10000000-0000-0000-0000-", 100000000000 + i)},
             {"resourceVersion", version}}},
-          {"status", api::ToJson(status)}};
+          {"status", api::ToJson(AgentShapedStatus(i, "reconcile-cost-bench"))}};
 }
 
-// The fleet benchmark's pool kinds, by index mod 5: zero-carbon H100, MI300X, Ascend, any vendor,
-// and a product no node has.
 Json PoolObject(int i, const std::string& version) {
-  Json spec = {{"capacity", {{"accelerators", 8}}}};
-  switch (i % 5) {
-    case 0:
-      spec["accelerator"] = {{"vendor", "nvidia"}, {"products", {"H100-SXM5"}}};
-      spec["carbon"] = {{"minCarbonFreeRatio", 1}};
-      break;
-    case 1:
-      spec["accelerator"] = {{"vendor", "amd"}, {"products", {"MI300X"}}};
-      break;
-    case 2:
-      spec["accelerator"] = {{"vendor", "huawei"}, {"products", {"Ascend910B"}}};
-      break;
-    case 3:
-      break;
-    default:
-      spec["accelerator"] = {{"vendor", "nvidia"}, {"products", {"B200"}}};
-      break;
-  }
+  const Json spec = PoolSpecOfKind(i);
   return {
       {"apiVersion", "zhisuan.io/v1alpha1"},
       {"kind", "ComputePool"},

@@ -40,6 +40,7 @@
 
 #include "api/compute_node.h"
 #include "api/meta.h"
+#include "bench/common/fleet_shapes.h"
 #include "common/strings.h"
 #include "kube/config.h"
 #include "kube/informer.h"
@@ -74,25 +75,6 @@ struct Options {
   std::string guard_file;  // medians to guard against gross regressions
   std::vector<std::string> controller_args;
 };
-
-struct Zone {
-  std::string name, source;
-  double intensity, carbon_free;
-};
-const std::vector<Zone> kZones = {{"kunming-a", "hydro", 5, 1.0},
-                                  {"ulanqab-b", "grid", 540, 0.35},
-                                  {"qinghai-c", "solar", 35, 0.92}};
-struct Part {
-  std::string vendor, product;
-  double bf16;
-};
-const std::vector<Part> kParts = {{"nvidia", "H100-SXM5", 989.4e12},
-                                  {"amd", "MI300X", 1307.4e12},
-                                  {"huawei", "Ascend910B", 313e12}};
-
-std::string NodeName(int i) { return StrCat("fleet-", i); }
-int ZoneOf(int i) { return i % 3; }
-int PartOf(int i) { return (i / 3) % 3; }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -355,7 +337,6 @@ Status FleetBench::CreateFleet() {
   ParallelFor(options_.nodes, options_.client_threads, [&](int i) {
     const std::string name = NodeName(i);
     const Zone& zone = kZones[ZoneOf(i)];
-    const Part& part = kParts[PartOf(i)];
     Json node = {{"apiVersion", "v1"},
                  {"kind", "Node"},
                  {"metadata",
@@ -374,27 +355,7 @@ Status FleetBench::CreateFleet() {
                                 {"kind", "ComputeNode"},
                                 {"metadata", {{"name", name}}}});
     if (!object.ok() && !kube::IsAlreadyExists(object.status())) return fail(object.status());
-    api::ComputeNodeStatus status;
-    status.agent_version = "fleet-bench";
-    for (int d = 0; d < 8; ++d) {
-      api::AcceleratorStatus device;
-      device.index = d;
-      device.uuid = StrCat(part.vendor, "-", name, "-", d);
-      device.vendor = part.vendor;
-      device.product = part.product;
-      device.pci_bus_id = StrCat("0000:", 10 + d, ":00.0");
-      device.memory_bytes = int64_t{80} << 30;
-      device.numa_node = d / 4;
-      api::At(device.peak_flops, api::Precision::kBf16) = part.bf16;
-      api::At(status.peak_flops, api::Precision::kBf16) += part.bf16;
-      status.accelerators.push_back(device);
-    }
-    status.power_capacity_watts = 10200;
-    status.energy.source = zone.source;
-    status.energy.zone = zone.name;
-    status.energy.carbon_intensity = zone.intensity;
-    status.energy.carbon_free_ratio = zone.carbon_free;
-    compute_node_status_[i] = api::ToJson(status);
+    compute_node_status_[i] = api::ToJson(AgentShapedStatus(i, "fleet-bench"));
     auto patched = api_->Patch(kube::kComputeNodes, "", name, kube::PatchType::kMerge,
                                {{"status", compute_node_status_[i]}}, {"", false, "status"});
     if (!patched.ok()) fail(patched.status());
@@ -455,24 +416,7 @@ Status FleetBench::StartController() {
 // Pool kinds, by index mod 5: zero-carbon H100, MI300X, Ascend, any vendor, and a product no node
 // has (unsatisfiable by design). Each asks for one node's worth (8 accelerators).
 Json FleetBench::PoolObject(const std::string& ns, const std::string& name, int kind) const {
-  Json spec = {{"capacity", {{"accelerators", 8}}}};
-  switch (kind) {
-    case 0:
-      spec["accelerator"] = {{"vendor", "nvidia"}, {"products", {"H100-SXM5"}}};
-      spec["carbon"] = {{"minCarbonFreeRatio", 1}};
-      break;
-    case 1:
-      spec["accelerator"] = {{"vendor", "amd"}, {"products", {"MI300X"}}};
-      break;
-    case 2:
-      spec["accelerator"] = {{"vendor", "huawei"}, {"products", {"Ascend910B"}}};
-      break;
-    case 3:
-      break;
-    default:
-      spec["accelerator"] = {{"vendor", "nvidia"}, {"products", {"B200"}}};
-      break;
-  }
+  const Json spec = PoolSpecOfKind(kind);
   return {{"apiVersion", "zhisuan.io/v1alpha1"},
           {"kind", "ComputePool"},
           {"metadata", {{"name", name}, {"namespace", ns}}},
