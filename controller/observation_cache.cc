@@ -67,20 +67,7 @@ bool ObservationCache::UpsertComputeNode(const Json& object) {
   const std::string key = kube::ObjectKey(object);
   auto compute_node = api::ComputeNodeFromJson(object);
   std::optional<IgnoredComputeNode> ignored;
-  if (!compute_node.ok()) {
-    ignored.emplace();
-    if (object.is_object() && object.contains("metadata") && object["metadata"].is_object()) {
-      const Json& metadata = object["metadata"];
-      auto text = [&](const char* field) {
-        auto it = metadata.find(field);
-        return it != metadata.end() && it->is_string() ? it->get<std::string>() : "";
-      };
-      ignored->name = text("name");
-      ignored->uid = text("uid");
-      ignored->resource_version = text("resourceVersion");
-    }
-    ignored->reason = compute_node.status().message();
-  }
+  if (!compute_node.ok()) ignored = IgnoredComputeNodeFrom(object, compute_node.status().message());
   std::lock_guard lock(mu_);
   ++generation_;
   auto known = compute_nodes_.find(key);

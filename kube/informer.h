@@ -1,6 +1,6 @@
 #pragma once
 // An informer keeps a local cache of one resource type in step with the API server and tells
-// handlers what changed: list (paged, first from the watch cache), then watch from the list's
+// handlers what changed: list (paged, each page applied as it arrives), then watch from the list's
 // resourceVersion. The protocol details it gets right:
 //   - bookmarks advance the resourceVersion, so a reconnect resumes without replaying history
 //   - a broken or closed watch resumes from the last resourceVersion after a jittered backoff
@@ -45,7 +45,8 @@ struct InformerOptions {
   // ~130 MiB of Node and ComputeNode JSON it had already decoded). The projection must keep
   // metadata.name, .namespace and .resourceVersion, which the informer itself reads.
   std::function<Json(const Json&)> project_for_store;
-  // Page size of the list; 0 lists everything in one response.
+  // Page size of the list; 0 lists everything in one response, read from the API server's watch
+  // cache (resourceVersion "0", which ignores a limit anyway).
   int64_t page_size = 500;
   // Each watch asks the server to end it after a random time in [min, max], so a fleet of
   // informers does not reconnect in lockstep and the load balancer can rebalance connections.

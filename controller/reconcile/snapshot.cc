@@ -156,6 +156,24 @@ StatusOr<PoolObservation> PoolObservationFromJson(const Json& object) {
   return observation;
 }
 
+IgnoredComputeNode IgnoredComputeNodeFrom(const Json& object, std::string reason) {
+  IgnoredComputeNode ignored;
+  ignored.reason = std::move(reason);
+  if (!object.is_object() || !object.contains("metadata") || !object.at("metadata").is_object()) {
+    return ignored;
+  }
+  const Json& metadata = object.at("metadata");
+  auto text = [&](const char* key) {
+    return metadata.contains(key) && metadata.at(key).is_string()
+               ? metadata.at(key).get<std::string>()
+               : std::string();
+  };
+  ignored.name = text("name");
+  ignored.uid = text("uid");
+  ignored.resource_version = text("resourceVersion");
+  return ignored;
+}
+
 ClusterSnapshot SnapshotFromObjects(const std::vector<Json>& pools, const std::vector<Json>& nodes,
                                     const std::vector<Json>& compute_nodes) {
   ClusterSnapshot snapshot;
@@ -178,19 +196,8 @@ ClusterSnapshot SnapshotFromObjects(const std::vector<Json>& pools, const std::v
   for (const auto& object : compute_nodes) {
     auto compute_node = api::ComputeNodeFromJson(object);
     if (!compute_node.ok()) {
-      IgnoredComputeNode ignored;
-      if (object.is_object() && object.contains("metadata") && object["metadata"].is_object()) {
-        const Json& metadata = object["metadata"];
-        auto text = [&](const char* key) {
-          auto it = metadata.find(key);
-          return it != metadata.end() && it->is_string() ? it->get<std::string>() : "";
-        };
-        ignored.name = text("name");
-        ignored.uid = text("uid");
-        ignored.resource_version = text("resourceVersion");
-      }
-      ignored.reason = compute_node.status().message();
-      snapshot.ignored_compute_nodes.push_back(std::move(ignored));
+      snapshot.ignored_compute_nodes.push_back(
+          IgnoredComputeNodeFrom(object, compute_node.status().message()));
       continue;
     }
     snapshot.compute_nodes.push_back(std::move(compute_node).value());

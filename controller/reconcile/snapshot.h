@@ -80,6 +80,10 @@ struct IgnoredComputeNode {
   friend bool operator==(const IgnoredComputeNode&, const IgnoredComputeNode&) = default;
 };
 
+// What the Warning event needs of a ComputeNode that failed to decode for `reason`: whatever
+// string metadata it has (a mangled object may lack any of it).
+IgnoredComputeNode IgnoredComputeNodeFrom(const Json& object, std::string reason);
+
 // Pools, Nodes and ComputeNodes are shared with the cache the snapshot was taken from (see
 // shared_values.h): a copy is one pointer per object, and an edit copies only what it touches.
 struct ClusterSnapshot {

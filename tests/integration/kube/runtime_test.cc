@@ -176,6 +176,32 @@ InformerOptions ConfigMapInformer(const std::string& ns) {
   return options;
 }
 
+// The real server ignores `limit` on a list at resourceVersion "0" (served from its watch cache),
+// which the in-memory fake does not: only a real server shows that the first list is paged.
+TEST(InformerAgainstApiServer, FirstListIsReallyPaged) {
+  const std::string ns = "informer-paged";
+  CreateNamespace(ns);
+  ApiClientPtr client = AdminClient();
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(
+        client
+            ->Create(kConfigMaps, ns,
+                     Json{{"metadata", {{"name", StrCat("cm-", i)}}}, {"data", {{"k", "v"}}}})
+            .ok());
+  }
+  InformerOptions options = ConfigMapInformer(ns);
+  options.page_size = 3;
+  HandlerView view;
+  Informer informer(client, options);
+  informer.AddEventHandlers(view.Handlers());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(30s));
+  EXPECT_EQ(informer.store().Size(), 7u);
+  EXPECT_EQ(view.View().size(), 7u);
+  EXPECT_EQ(informer.metrics().lists(), 3u) << "7 objects in pages of 3";
+  informer.Stop();
+}
+
 TEST(InformerAgainstApiServer, SurvivesApiServerRestartUnderChurn) {
   const std::string ns = "informer-restart";
   CreateNamespace(ns);

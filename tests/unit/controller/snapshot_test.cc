@@ -109,5 +109,17 @@ TEST(SnapshotFromObjects, ListsUndecodableComputeNodesAndSkipsBadPools) {
       << snapshot.ignored_compute_nodes[0].reason;
 }
 
+TEST(IgnoredComputeNodeFrom, KeepsWhateverStringMetadataAMangledObjectHas) {
+  const IgnoredComputeNode full = IgnoredComputeNodeFrom(
+      Json::parse(R"({"metadata": {"name": "n2", "uid": "u2", "resourceVersion": "9"}})"), "why");
+  EXPECT_EQ(full, (IgnoredComputeNode{"n2", "9", "u2", "why"}));
+  // A uid of the wrong type and no resourceVersion: the name still names the Warning event.
+  EXPECT_EQ(IgnoredComputeNodeFrom(Json::parse(R"({"metadata": {"name": "n3", "uid": 7}})"), "r"),
+            (IgnoredComputeNode{"n3", "", "", "r"}));
+  EXPECT_EQ(IgnoredComputeNodeFrom(Json::parse(R"({"metadata": "oops"})"), "r"),
+            (IgnoredComputeNode{"", "", "", "r"}));
+  EXPECT_EQ(IgnoredComputeNodeFrom(Json::array(), "r"), (IgnoredComputeNode{"", "", "", "r"}));
+}
+
 }  // namespace
 }  // namespace zhisuan::controller

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -131,7 +132,7 @@ class InformerTest : public ::testing::Test {
   std::unique_ptr<Informer> informer_;
 };
 
-TEST_F(InformerTest, InitialListIsPagedFromTheWatchCacheThenWatchesFromItsVersion) {
+TEST_F(InformerTest, InitialListIsPagedThenWatchesFromItsVersion) {
   for (int i = 0; i < 5; ++i) Create(StrCat("cm", i), "v");
   Create("other", "v");
   ASSERT_TRUE(fake_->Create(kConfigMaps, "elsewhere", Json{{"metadata", {{"name", "x"}}}}).ok());
@@ -146,7 +147,9 @@ TEST_F(InformerTest, InitialListIsPagedFromTheWatchCacheThenWatchesFromItsVersio
     if (request.verb == Verb::kWatch) watches.push_back(request);
   }
   ASSERT_EQ(lists.size(), 3u) << "6 objects in pages of 2";
-  EXPECT_EQ(lists[0].options.resource_version, "0") << "first list comes from the watch cache";
+  // Not "0": the real server ignores `limit` there (tests/integration/kube:
+  // FirstListIsReallyPaged).
+  EXPECT_EQ(lists[0].options.resource_version, "") << "first list reads the latest version";
   EXPECT_EQ(lists[0].options.limit, 2);
   EXPECT_FALSE(lists[1].options.continue_token.empty());
   EXPECT_EQ(lists[1].options.resource_version, "") << "the server rejects rv with continue";
@@ -158,6 +161,19 @@ TEST_F(InformerTest, InitialListIsPagedFromTheWatchCacheThenWatchesFromItsVersio
   EXPECT_LE(watches[0].options.timeout_seconds, 600);
   EXPECT_EQ(informer_->metrics().lists(), 3u);
   EXPECT_EQ(informer_->metrics().relists(), 0u);
+}
+
+TEST_F(InformerTest, UnpagedInitialListComesFromTheWatchCache) {
+  for (int i = 0; i < 3; ++i) Create(StrCat("cm", i), "v");
+  options_.page_size = 0;
+  StartAndSync();
+  EXPECT_EQ(informer_->store().Size(), 3u);
+  ASSERT_EQ(fake_->CallCount(Verb::kList), 1);
+  for (const auto& request : fake_->Requests()) {
+    if (request.verb != Verb::kList) continue;
+    EXPECT_EQ(request.options.resource_version, "0") << "any version will do for one response";
+    EXPECT_EQ(request.options.limit, 0);
+  }
 }
 
 TEST_F(InformerTest, DeliversAddUpdateDeleteInOrder) {
@@ -217,7 +233,8 @@ TEST_F(InformerTest, GoneRelistsAndFiresMissedDeletesUpdatesAndAdds) {
   fake_->ExpireWatches(kConfigMaps);
 
   ASSERT_TRUE(recorder_.WaitForLogSize(3));
-  EXPECT_THAT(recorder_.TakeLog(), ElementsAre("delete ns/drop", "update ns/change", "add ns/new"))
+  // Pages are applied as they arrive (change, keep | new); deletes come after the last page.
+  EXPECT_THAT(recorder_.TakeLog(), ElementsAre("update ns/change", "add ns/new", "delete ns/drop"))
       << "unchanged objects fire nothing";
   ExpectConverged();
   EXPECT_EQ(informer_->metrics().relists(), 1u);
@@ -230,6 +247,38 @@ TEST_F(InformerTest, GoneRelistsAndFiresMissedDeletesUpdatesAndAdds) {
   ASSERT_EQ(lists.size(), 4u);  // 3 objects in pages of 2, twice
   EXPECT_NE(lists[2].options.resource_version, "0");
   EXPECT_EQ(lists[2].options.resource_version_match, "NotOlderThan");
+}
+
+TEST_F(InformerTest, RelistThatFailsPartWayDeletesNothingUntilARetryCompletes) {
+  for (const char* name : {"a", "b", "c", "d"}) Create(name, "1");
+  StartAndSync();
+  recorder_.TakeLog();
+  fake_->PauseWatchDelivery(kConfigMaps, true);
+  Update("a", "2");
+  Remove("d");
+  fake_->Compact();
+  fake_->PauseWatchDelivery(kConfigMaps, false);
+  // The relist's second page fails once, as when the API server restarts mid-list.
+  std::atomic<int> failed_pages{0};
+  fake_->SetReactor([&](const FakeApiClient::Request& request) {
+    if (request.verb == Verb::kList && !request.options.continue_token.empty() &&
+        failed_pages.fetch_add(1) == 0) {
+      return UnavailableError("apiserver restarting");
+    }
+    return OkStatus();
+  });
+  fake_->ExpireWatches(kConfigMaps);
+  // Lists 1-2 were the initial list's pages; 3 is the relist's first page (a, b), 4 fails (c).
+  ASSERT_TRUE(fake_->WaitForCalls(Verb::kList, 4, kWait));
+  ASSERT_TRUE(recorder_.WaitForLogSize(1));
+  // The first page was applied; with the list unfinished nothing may be deleted, since the cache
+  // cannot yet tell "gone" from "on a page not read".
+  EXPECT_THAT(recorder_.TakeLog(), ElementsAre("update ns/a"));
+  EXPECT_NE(informer_->store().Get("ns/d"), nullptr);
+  // After the backoff the relist is retried whole, and the delete arrives.
+  ASSERT_TRUE(AdvanceUntil([&] { return informer_->store().Get("ns/d") == nullptr; }, 5s));
+  EXPECT_THAT(recorder_.TakeLog(), ElementsAre("delete ns/d"));
+  ExpectConverged();
 }
 
 TEST_F(InformerTest, WatchRequestAnsweredWithGoneRelists) {
