@@ -616,7 +616,7 @@ class RestClient final : public ApiClient {
                                   " response is not a JSON object (", result.body.size(),
                                   " bytes)"));
     }
-    // Moved, not copied: a list page is tens of MiB parsed, and a copy here doubled the
+    // Moved, not copied: a list response can be tens of MiB parsed, and a copy here doubled the
     // controller's start-up peak (heaptrack on bench/fleet at 5,000 nodes).
     return std::move(parsed);
   }
