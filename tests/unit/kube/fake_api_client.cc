@@ -320,10 +320,13 @@ StatusOr<ObjectList> FakeApiClient::List(const ResourceType& type, std::string_v
   list.resource_version = list_version;
   Channel filter(ResourceName(type), type.namespaced ? std::string(ns) : "", options);
   const auto& bucket = Bucket(type);
+  // As kube-apiserver (v1.34 still): a list at resourceVersion "0" is served from the watch cache,
+  // which ignores the limit and returns everything in one response.
+  const int64_t limit = options.resource_version == "0" ? 0 : options.limit;
   for (auto it = after_key.empty() ? bucket.begin() : bucket.upper_bound(after_key);
        it != bucket.end(); ++it) {
     if (!filter.Selects(it->second)) continue;
-    if (options.limit > 0 && static_cast<int64_t>(list.items.size()) == options.limit) {
+    if (limit > 0 && static_cast<int64_t>(list.items.size()) == limit) {
       list.continue_token = StrCat(list_version, "|", ObjectKey(list.items.back()));
       break;
     }

@@ -124,6 +124,14 @@ TEST(FakeApiClient, ListPagesWithContinueTokensAndSelectors) {
   auto even = ListAll(fake, kConfigMaps, "ns", options);
   ASSERT_TRUE(even.ok());
   EXPECT_EQ(even->items.size(), 3u);
+  // Like kube-apiserver, a list at resourceVersion "0" ignores the limit.
+  ListOptions from_cache;
+  from_cache.limit = 2;
+  from_cache.resource_version = "0";
+  auto whole = fake.List(kConfigMaps, "ns", from_cache);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->items.size(), 5u);
+  EXPECT_TRUE(whole->continue_token.empty());
   EXPECT_TRUE(MatchesLabelSelector(Json{{"a", "1"}}, "a,!b,a!=2"));
   EXPECT_FALSE(MatchesLabelSelector(Json{{"a", "1"}}, "b"));
 }
