@@ -92,11 +92,7 @@ class RealApiServer final : public Server {
     auto server = std::unique_ptr<RealApiServer>(new RealApiServer());
     ZHISUAN_ASSIGN_OR_RETURN(server->plane_, harness::ControlPlane::Start({}));
     harness::ControlPlane& plane = *server->plane_;
-    auto applied = plane.Kubectl({"apply", "-f", harness::SourceDir() + "/charts/zhisuan/crds/"});
-    if (applied.exit_code != 0) return InternalError("applying CRDs: " + applied.output);
-    auto established = plane.Kubectl(
-        {"wait", "--for=condition=Established", "--timeout=60s", "crd/computenodes.zhisuan.io"});
-    if (established.exit_code != 0) return InternalError("CRD: " + established.output);
+    ZHISUAN_RETURN_IF_ERROR(plane.InstallCrds());
     ZHISUAN_ASSIGN_OR_RETURN(auto config, kube::LoadKubeconfig(plane.admin_kubeconfig()));
     config.qps = 0;  // the count is the point, not the pace
     ZHISUAN_ASSIGN_OR_RETURN(server->client_, kube::NewRestClient(config));

@@ -300,13 +300,7 @@ Status FleetBench::StartCluster() {
   harness::ControlPlaneOptions plane_options;
   plane_options.work_dir = options_.work_dir;
   ZHISUAN_ASSIGN_OR_RETURN(plane_, ControlPlane::Start(plane_options));
-  auto applied = plane_->Kubectl({"apply", "-f", harness::SourceDir() + "/charts/zhisuan/crds/"});
-  if (applied.exit_code != 0) return InternalError("applying CRDs: " + applied.output);
-  auto established =
-      plane_->Kubectl({"wait", "--for=condition=Established", "--timeout=60s",
-                       "crd/computepools.zhisuan.io", "crd/computenodes.zhisuan.io"});
-  if (established.exit_code != 0)
-    return InternalError("CRDs not established: " + established.output);
+  ZHISUAN_RETURN_IF_ERROR(plane_->InstallCrds());
   ZHISUAN_ASSIGN_OR_RETURN(auto config, kube::LoadKubeconfig(plane_->admin_kubeconfig()));
   config.qps = 0;  // the benchmark is the load; it must not throttle itself
   ZHISUAN_ASSIGN_OR_RETURN(api_, kube::NewRestClient(config));

@@ -477,6 +477,17 @@ StatusOr<std::string> ControlPlane::MintUserKubeconfig(const std::string& user,
   return path;
 }
 
+Status ControlPlane::InstallCrds() const {
+  auto applied = Kubectl({"apply", "-f", SourceDir() + "/charts/zhisuan/crds/"});
+  if (applied.exit_code != 0) return InternalError("applying the CRDs: " + applied.output);
+  auto established = Kubectl({"wait", "--for=condition=Established", "--timeout=60s",
+                              "crd/computepools.zhisuan.io", "crd/computenodes.zhisuan.io"});
+  if (established.exit_code != 0) {
+    return InternalError("CRDs not established: " + established.output);
+  }
+  return OkStatus();
+}
+
 CommandResult ControlPlane::Kubectl(const std::vector<std::string>& args,
                                     const std::string& stdin_text,
                                     const std::string& kubeconfig) const {

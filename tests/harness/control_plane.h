@@ -73,6 +73,10 @@ class ControlPlane {
   StatusOr<std::string> MintUserKubeconfig(const std::string& user,
                                            const std::vector<std::string>& groups);
 
+  // Applies the chart's CRDs (charts/zhisuan/crds) and waits until the API server serves them
+  // (Established).
+  Status InstallCrds() const;
+
   // Runs kubectl with the admin kubeconfig (or `kubeconfig` when given).
   CommandResult Kubectl(const std::vector<std::string>& args, const std::string& stdin_text = "",
                         const std::string& kubeconfig = "") const;

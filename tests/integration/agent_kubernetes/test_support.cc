@@ -23,11 +23,8 @@ kube::ApiClientPtr AdminClient() {
 
 void InstallCrds() {
   auto& plane = harness::SharedControlPlane();
-  auto applied = plane.Kubectl({"apply", "-f", harness::SourceDir() + "/charts/zhisuan/crds/"});
-  ASSERT_EQ(applied.exit_code, 0) << applied.output;
-  auto established = plane.Kubectl({"wait", "--for=condition=Established", "--timeout=60s",
-                                    "crd/computepools.zhisuan.io", "crd/computenodes.zhisuan.io"});
-  ASSERT_EQ(established.exit_code, 0) << established.output;
+  const Status installed = plane.InstallCrds();
+  ASSERT_TRUE(installed.ok()) << installed;
 }
 
 std::string CreateNode(const std::string& name) {

@@ -63,12 +63,8 @@ class PoolControllerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto& plane = SharedControlPlane();
-    auto applied = plane.Kubectl({"apply", "-f", harness::SourceDir() + "/charts/zhisuan/crds/"});
-    ASSERT_EQ(applied.exit_code, 0) << applied.output;
-    auto established =
-        plane.Kubectl({"wait", "--for=condition=Established", "--timeout=60s",
-                       "crd/computepools.zhisuan.io", "crd/computenodes.zhisuan.io"});
-    ASSERT_EQ(established.exit_code, 0) << established.output;
+    const Status installed = plane.InstallCrds();
+    ASSERT_TRUE(installed.ok()) << installed;
   }
 
   void SetUp() override {
