@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "agent/agent_state.h"
+#include "agent/discovery/pci/pci_parsers.h"
 #include "agent/flops/measured_flops_scheduler.h"
 #include "agent/kubernetes_integration.h"
 #include "agent/metrics/http_server.h"
@@ -46,15 +47,10 @@ std::optional<std::pair<uint16_t, uint16_t>> PciIds(const FileReader& sysfs,
   auto vendor = sysfs.Read(StrCat("/bus/pci/devices/", bus_id, "/vendor"));
   auto device = sysfs.Read(StrCat("/bus/pci/devices/", bus_id, "/device"));
   if (!vendor.ok() || !device.ok()) return std::nullopt;
-  auto strip = [](std::string_view text) {
-    text = StripWhitespace(text);
-    if (StartsWith(text, "0x")) text.remove_prefix(2);
-    return ParseUint64(text, 16);
-  };
-  auto v = strip(*vendor);
-  auto d = strip(*device);
-  if (!v || !d) return std::nullopt;
-  return std::make_pair(static_cast<uint16_t>(*v), static_cast<uint16_t>(*d));
+  StatusOr<uint16_t> vendor_id = pci::ParsePciId(*vendor);
+  StatusOr<uint16_t> device_id = pci::ParsePciId(*device);
+  if (!vendor_id.ok() || !device_id.ok()) return std::nullopt;
+  return std::make_pair(*vendor_id, *device_id);
 }
 
 }  // namespace

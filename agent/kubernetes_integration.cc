@@ -2,9 +2,10 @@
 
 #include <algorithm>
 
-#include "agent/deviceplugin/resource_naming.h"
 #include "agent/publish/compute_node_status.h"
 #include "agent/publish/node_labels.h"
+#include "agent/resource_naming.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "kube/config.h"
@@ -15,30 +16,14 @@ namespace {
 
 constexpr std::chrono::seconds kMaxRetryDelay{60};
 
-StatusOr<bool> ParseBool(std::string_view flag, std::string_view value) {
-  if (value == "true" || value == "1") return true;
-  if (value == "false" || value == "0") return false;
-  return InvalidArgumentError(StrCat("--", flag, " takes true or false, not \"", value, "\""));
-}
-
-StatusOr<std::chrono::milliseconds> ParseInterval(std::string_view flag, std::string_view value) {
-  std::string_view number = value;
-  double scale = 1000;  // bare numbers are seconds
-  if (EndsWith(number, "ms")) {
-    number.remove_suffix(2);
-    scale = 1;
-  } else if (EndsWith(number, "s")) {
-    number.remove_suffix(1);
-  } else if (EndsWith(number, "m")) {
-    number.remove_suffix(1);
-    scale = 60000;
+// The publish loop waits publish_interval between comparisons, so zero would spin.
+StatusOr<std::chrono::milliseconds> ParsePublishInterval(std::string_view flag,
+                                                         std::string_view value) {
+  ZHISUAN_ASSIGN_OR_RETURN(std::chrono::milliseconds interval, ParseDurationFlag(flag, value));
+  if (interval <= std::chrono::milliseconds(0)) {
+    return InvalidArgumentError(StrCat("--", flag, "=", value, ": must be longer than 0"));
   }
-  auto parsed = ParseDouble(number);
-  if (!parsed || *parsed <= 0) {
-    return InvalidArgumentError(
-        StrCat("--", flag, " takes a positive duration such as 500ms or 1s, not \"", value, "\""));
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(*parsed * scale));
+  return interval;
 }
 
 }  // namespace
@@ -56,7 +41,8 @@ std::string KubernetesUsage() {
                              the vendor names (nvidia.com/gpu), to run beside a vendor plugin
   --publish=BOOL             publish Node labels and the ComputeNode (default true)
   --publish-interval=DUR     how often the desired state is compared with the published one; a
-                             comparison is local and writes only on change (default 1s)
+                             comparison is local and writes only on change (default 1s; any
+                             duration above 0: 500ms, 1s, 2m, 1h)
   --kubernetes=BOOL          false: no API server and no kubelet at all (default true)
 )";
 }
@@ -65,13 +51,12 @@ StatusOr<KubernetesOptions> ExtractKubernetesFlags(std::vector<std::string>& arg
   KubernetesOptions options;
   std::vector<std::string> rest;
   for (size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (!StartsWith(arg, "--")) {
+    const std::optional<FlagArgument> flag = SplitFlagArgument(args[i]);
+    if (!flag) {
       rest.push_back(args[i]);
       continue;
     }
-    std::string_view body = arg.substr(2);
-    std::string name(body.substr(0, body.find('=')));
+    const std::string name(flag->name);
     static const std::vector<std::string> kFlags = {
         "kubeconfig",      "kube-context", "advertise",        "device-plugin-dir",
         "resource-prefix", "publish",      "publish-interval", "kubernetes"};
@@ -80,8 +65,8 @@ StatusOr<KubernetesOptions> ExtractKubernetesFlags(std::vector<std::string>& arg
       continue;
     }
     std::string value;
-    if (body.find('=') != std::string_view::npos) {
-      value = std::string(body.substr(body.find('=') + 1));
+    if (flag->value) {
+      value = std::string(*flag->value);
     } else if (name == "publish" || name == "kubernetes") {
       value = "true";  // a bare boolean flag
     } else if (i + 1 < args.size()) {
@@ -111,11 +96,11 @@ StatusOr<KubernetesOptions> ExtractKubernetesFlags(std::vector<std::string>& arg
       if (!value.empty()) ZHISUAN_RETURN_IF_ERROR(ValidateResourcePrefix(value));
       options.resource_prefix = value;
     } else if (name == "publish") {
-      ZHISUAN_ASSIGN_OR_RETURN(options.publish, ParseBool(name, value));
+      ZHISUAN_ASSIGN_OR_RETURN(options.publish, ParseBoolFlag(name, value));
     } else if (name == "kubernetes") {
-      ZHISUAN_ASSIGN_OR_RETURN(options.enabled, ParseBool(name, value));
+      ZHISUAN_ASSIGN_OR_RETURN(options.enabled, ParseBoolFlag(name, value));
     } else if (name == "publish-interval") {
-      ZHISUAN_ASSIGN_OR_RETURN(options.publish_interval, ParseInterval(name, value));
+      ZHISUAN_ASSIGN_OR_RETURN(options.publish_interval, ParsePublishInterval(name, value));
     }
   }
   args = std::move(rest);

@@ -9,15 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "api/group_version.h"
 #include "common/status.h"
 
 namespace zhisuan::api {
 
 using Json = nlohmann::json;
-
-inline constexpr std::string_view kGroup = "zhisuan.io";
-inline constexpr std::string_view kVersion = "v1alpha1";
-inline constexpr std::string_view kApiVersion = "zhisuan.io/v1alpha1";
 
 // Node labels the agent publishes: few and stable; the detail is in ComputeNode.
 inline constexpr std::string_view kLabelVendor = "zhisuan.io/vendor";

@@ -1,5 +1,6 @@
 #include "controller/plan_executor.h"
 
+#include "api/group_version.h"
 #include "common/log.h"
 #include "common/strings.h"
 
@@ -65,7 +66,7 @@ StatusOr<std::string> PlanExecutor::WriteNode(const NodeChange& change) {
 }
 
 StatusOr<std::string> PlanExecutor::WritePoolMetadata(const PoolChange& change) {
-  auto result = client_->Patch(kube::kComputePools, change.pool_namespace, change.name,
+  auto result = client_->Patch(api::kComputePools, change.pool_namespace, change.name,
                                kube::PatchType::kMerge, PoolMetadataPatch(change),
                                {field_manager_, false, ""});
   // A pool whose last finalizer we removed is gone; that is success.
@@ -76,7 +77,7 @@ StatusOr<std::string> PlanExecutor::WritePoolMetadata(const PoolChange& change) 
 }
 
 StatusOr<std::string> PlanExecutor::WritePoolStatus(const PoolChange& change) {
-  return VersionOf(client_->Patch(kube::kComputePools, change.pool_namespace, change.name,
+  return VersionOf(client_->Patch(api::kComputePools, change.pool_namespace, change.name,
                                   kube::PatchType::kMerge, PoolStatusPatch(*change.status),
                                   {field_manager_, false, "status"}));
 }

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include "api/group_version.h"
 #include "common/log.h"
 #include "common/strings.h"
 
@@ -43,9 +44,9 @@ PoolController::PoolController(kube::ApiClientPtr client, EventSink* events,
       options_(std::move(options)),
       clock_(std::move(clock)),
       executor_(client, events),
-      pools_(client, InformerFor(kube::kComputePools), clock_),
+      pools_(client, InformerFor(api::kComputePools), clock_),
       nodes_(client, InformerFor(kube::kNodes, MetadataOnly), clock_),
-      compute_nodes_(client, InformerFor(kube::kComputeNodes, MetadataOnly), clock_),
+      compute_nodes_(client, InformerFor(api::kComputeNodes, MetadataOnly), clock_),
       queue_(kube::WorkQueueOptions{}, clock_) {
   // Pools by the label value that binds nodes to them: a node event finds its pool in O(1).
   Status indexed = pools_.store().AddIndex(kBindingIndex, [](const Json& pool) {

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git ca-certificates openssl
+  build-essential cmake ninja-build pkg-config git ca-certificates openssl ccache
   golang-go                                   # builds the Kubernetes toolchain only
   libcpprest-dev libssl-dev libboost-system-dev
   prometheus-cpp-dev nlohmann-json3-dev libyaml-cpp-dev libabsl-dev

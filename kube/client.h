@@ -17,15 +17,16 @@ namespace zhisuan::kube {
 
 using Json = nlohmann::json;
 
-// A kind of resource on the API server.
+// A kind of resource on the API server. Built-in kinds are below; custom resources come from
+// the package that defines them (Zhisuan's in api/group_version.h), not from this client.
 struct ResourceType {
   std::string group;     // "" for the core group
   std::string version;   // "v1", "v1alpha1"
-  std::string resource;  // plural, as in the URL: "nodes", "computepools"
-  std::string kind;      // "Node", "ComputePool"
+  std::string resource;  // plural, as in the URL: "nodes", "leases"
+  std::string kind;      // "Node", "Lease"
   bool namespaced = false;
 
-  // "v1" or "zhisuan.io/v1alpha1", as objects carry it in apiVersion.
+  // "v1" or "apps/v1", as objects carry it in apiVersion.
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }
 };
 
@@ -34,10 +35,6 @@ inline const ResourceType kPods{"", "v1", "pods", "Pod", true};
 inline const ResourceType kConfigMaps{"", "v1", "configmaps", "ConfigMap", true};
 inline const ResourceType kEvents{"", "v1", "events", "Event", true};
 inline const ResourceType kLeases{"coordination.k8s.io", "v1", "leases", "Lease", true};
-inline const ResourceType kComputeNodes{"zhisuan.io", "v1alpha1", "computenodes", "ComputeNode",
-                                        false};
-inline const ResourceType kComputePools{"zhisuan.io", "v1alpha1", "computepools", "ComputePool",
-                                        true};
 
 struct ListOptions {
   std::string label_selector;

@@ -8,18 +8,13 @@
 #include <optional>
 #include <set>
 
+#include "common/flags.h"
 #include "common/strings.h"
 
 namespace zhisuan::agent {
 namespace {
 
 using std::chrono::milliseconds;
-
-StatusOr<bool> ParseBool(std::string_view text) {
-  if (text == "true" || text == "1") return true;
-  if (text == "false" || text == "0") return false;
-  return InvalidArgumentError(StrCat("expected true or false, got \"", text, "\""));
-}
 
 StatusOr<double> ParseNumber(std::string_view text) {
   auto value = ParseDouble(StripWhitespace(text));
@@ -114,7 +109,7 @@ const std::vector<Setting>& Settings() {
        }},
       {"measure-flops-at-startup", "measureFlopsAtStartup", true,
        [](AgentConfig& c, std::string_view v) -> Status {
-         ZHISUAN_ASSIGN_OR_RETURN(c.measure_flops_at_startup, ParseBool(v));
+         ZHISUAN_ASSIGN_OR_RETURN(c.measure_flops_at_startup, ParseBoolValue(v));
          return OkStatus();
        }},
       {"flops-probe-duration", "flopsProbeDuration", false,
@@ -147,22 +142,22 @@ const std::vector<Setting>& Settings() {
        [](AgentConfig& c, std::string_view v) { return SetString(c.config_file, v); }},
       {"measure-flops-once", "", true,
        [](AgentConfig& c, std::string_view v) -> Status {
-         ZHISUAN_ASSIGN_OR_RETURN(c.measure_flops_once, ParseBool(v));
+         ZHISUAN_ASSIGN_OR_RETURN(c.measure_flops_once, ParseBoolValue(v));
          return OkStatus();
        }},
       {"print-flops-table", "", true,
        [](AgentConfig& c, std::string_view v) -> Status {
-         ZHISUAN_ASSIGN_OR_RETURN(c.print_flops_table, ParseBool(v));
+         ZHISUAN_ASSIGN_OR_RETURN(c.print_flops_table, ParseBoolValue(v));
          return OkStatus();
        }},
       {"version", "", true,
        [](AgentConfig& c, std::string_view v) -> Status {
-         ZHISUAN_ASSIGN_OR_RETURN(c.print_version, ParseBool(v));
+         ZHISUAN_ASSIGN_OR_RETURN(c.print_version, ParseBoolValue(v));
          return OkStatus();
        }},
       {"help", "", true,
        [](AgentConfig& c, std::string_view v) -> Status {
-         ZHISUAN_ASSIGN_OR_RETURN(c.print_help, ParseBool(v));
+         ZHISUAN_ASSIGN_OR_RETURN(c.print_help, ParseBoolValue(v));
          return OkStatus();
        }},
   };
@@ -200,29 +195,7 @@ Status ApplyEnergyProfile(const YAML::Node& node, AgentConfig& config) {
 
 }  // namespace
 
-StatusOr<milliseconds> ParseDuration(std::string_view text) {
-  text = StripWhitespace(text);
-  struct Unit {
-    std::string_view suffix;
-    double ms;
-  };
-  static constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3}};
-  double scale = 1e3;
-  std::string_view number = text;
-  for (const Unit& unit : kUnits) {
-    if (EndsWith(text, unit.suffix)) {
-      number = text.substr(0, text.size() - unit.suffix.size());
-      scale = unit.ms;
-      break;
-    }
-  }
-  auto value = ParseDouble(number);
-  if (!value || !std::isfinite(*value) || *value < 0) {
-    return InvalidArgumentError(
-        StrCat("\"", text, "\" is not a duration (e.g. 500ms, 5s, 2m, 1h)"));
-  }
-  return milliseconds(static_cast<int64_t>(std::llround(*value * scale)));
-}
+StatusOr<milliseconds> ParseDuration(std::string_view text) { return ParseDurationValue(text); }
 
 Status ApplyConfigFile(std::string_view text, AgentConfig& config) {
   YAML::Node root;
@@ -264,17 +237,13 @@ StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args,
   };
   std::vector<Parsed> flags;
   for (size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (!StartsWith(arg, "--") || arg.size() == 2) {
-      return InvalidArgumentError(StrCat("unexpected argument \"", arg, "\" (see --help)"));
+    const std::optional<FlagArgument> flag = SplitFlagArgument(args[i]);
+    if (!flag) {
+      return InvalidArgumentError(StrCat("unexpected argument \"", args[i], "\" (see --help)"));
     }
-    arg.remove_prefix(2);
-    std::string name(arg);
+    const std::string name(flag->name);
     std::optional<std::string> value;
-    if (const size_t equals = arg.find('='); equals != std::string_view::npos) {
-      name = std::string(arg.substr(0, equals));
-      value = std::string(arg.substr(equals + 1));
-    }
+    if (flag->value) value = std::string(*flag->value);
     const Setting* setting = FindFlag(name);
     if (setting == nullptr) {
       return InvalidArgumentError(StrCat("--", name, ": unknown flag (see --help)"));

@@ -48,7 +48,8 @@ StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args,
 // Applies a config file's contents over `config`. Errors name the field ("health.quietPeriod").
 Status ApplyConfigFile(std::string_view text, AgentConfig& config);
 
-// "500ms", "5s", "2m", "1h", or a bare number of seconds ("1.5").
+// "500ms", "5s", "2m", "1h", or a bare number of seconds ("1.5"): the shared grammar of
+// common/flags.h, which this forwards to (kept for the agent's callers and tests).
 StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 std::string AgentUsage();

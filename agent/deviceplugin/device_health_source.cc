@@ -1,6 +1,6 @@
 #include "agent/deviceplugin/device_health_source.h"
 
-#include "agent/publish/compute_node_status.h"
+#include "agent/health/health_text.h"
 
 namespace zhisuan::agent {
 namespace {

@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 
 #include "agent/deviceplugin/proto/api.grpc.pb.h"
-#include "agent/deviceplugin/resource_naming.h"
+#include "agent/resource_naming.h"
 #include "common/log.h"
 #include "common/strings.h"
 

@@ -7,12 +7,14 @@
 // mma.sync reaches only partly, so an H100's ratio reads lower than an A100's; the ratio is a
 // health signal compared across identical nodes, not a benchmark score.
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <optional>
 
+#include "agent/flops/cuda_driver_api.h"
 #include "agent/flops/flops_probe.h"
+#include "common/dynamic_library.h"
 #include "common/log.h"
 #include "common/strings.h"
 
@@ -107,55 +109,10 @@ $L_loop:
 }
 )ptx";
 
-// The slice of the CUDA driver ABI the probe uses (cuda.h, stable since CUDA 4).
-using CUresult = int;
-using CUdevice = int;
-using CUdeviceptr = unsigned long long;  // NOLINT(runtime/int): the ABI's type
-struct CUctx_st;
-struct CUmod_st;
-struct CUfunc_st;
-struct CUevent_st;
-struct CUstream_st;
-using CUcontext = CUctx_st*;
-using CUmodule = CUmod_st*;
-using CUfunction = CUfunc_st*;
-using CUevent = CUevent_st*;
-using CUstream = CUstream_st*;
-constexpr int kAttributeMultiprocessorCount = 16;
-constexpr int kAttributeComputeCapabilityMajor = 75;
-
-struct CudaDriver {
-  void* handle = nullptr;
-  CUresult (*cuInit)(unsigned int) = nullptr;
-  CUresult (*cuGetErrorString)(CUresult, const char**) = nullptr;
-  CUresult (*cuDeviceGetCount)(int*) = nullptr;
-  CUresult (*cuDeviceGet)(CUdevice*, int) = nullptr;
-  CUresult (*cuDeviceGetName)(char*, int, CUdevice) = nullptr;
-  CUresult (*cuDeviceGetAttribute)(int*, int, CUdevice) = nullptr;
-  CUresult (*cuDeviceGetPCIBusId)(char*, int, CUdevice) = nullptr;
-  CUresult (*cuCtxCreate_v2)(CUcontext*, unsigned int, CUdevice) = nullptr;
-  CUresult (*cuCtxDestroy_v2)(CUcontext) = nullptr;
-  CUresult (*cuCtxSynchronize)() = nullptr;
-  CUresult (*cuModuleLoadData)(CUmodule*, const void*) = nullptr;
-  CUresult (*cuModuleUnload)(CUmodule) = nullptr;
-  CUresult (*cuModuleGetFunction)(CUfunction*, CUmodule, const char*) = nullptr;
-  CUresult (*cuMemAlloc_v2)(CUdeviceptr*, size_t) = nullptr;
-  CUresult (*cuMemFree_v2)(CUdeviceptr) = nullptr;
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned int, unsigned int, unsigned int, unsigned int,
-                             unsigned int, unsigned int, unsigned int, CUstream, void**,
-                             void**) = nullptr;
-  CUresult (*cuEventCreate)(CUevent*, unsigned int) = nullptr;
-  CUresult (*cuEventRecord)(CUevent, CUstream) = nullptr;
-  CUresult (*cuEventSynchronize)(CUevent) = nullptr;
-  CUresult (*cuEventElapsedTime)(float*, CUevent, CUevent) = nullptr;
-  CUresult (*cuEventDestroy_v2)(CUevent) = nullptr;
-
-  CudaDriver() = default;
-  CudaDriver(const CudaDriver&) = delete;
-  CudaDriver& operator=(const CudaDriver&) = delete;
-  ~CudaDriver() {
-    if (handle != nullptr) dlclose(handle);
-  }
+// The driver the probe runs on: the API table, plus the library it was resolved from when it came
+// from dlopen (absent for an injected table), which stays open while the table is in use.
+struct CudaDriver : CudaDriverApi {
+  std::optional<DynamicLibrary> library;
 
   std::string Error(CUresult result) const {
     const char* text = nullptr;
@@ -165,46 +122,19 @@ struct CudaDriver {
     return StrCat("CUDA error ", result);
   }
 };
+using CudaDriverLoader = std::function<StatusOr<std::unique_ptr<CudaDriver>>()>;
 
-template <typename Fn>
-Status Resolve(void* handle, const char* name, Fn& fn) {
-  void* symbol = dlsym(handle, name);
-  if (symbol == nullptr) return UnavailableError(StrCat("libcuda lacks ", name));
-  fn = reinterpret_cast<Fn>(symbol);
+template <typename Function>
+Status Resolve(const DynamicLibrary& library, const char* name, Function*& function) {
+  function = library.Find<Function>(name);
+  if (function == nullptr) return UnavailableError(StrCat("libcuda lacks ", name));
   return OkStatus();
 }
 
 StatusOr<std::unique_ptr<CudaDriver>> LoadDriver(const std::string& path) {
-  auto driver = std::make_unique<CudaDriver>();
-  driver->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (driver->handle == nullptr) {
-    const char* error = dlerror();
-    return UnavailableError(StrCat("cannot load ", path, ": ", error != nullptr ? error : "?"));
-  }
-  CudaDriver& d = *driver;
-  void* h = d.handle;
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuInit", d.cuInit));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuGetErrorString", d.cuGetErrorString));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuDeviceGetCount", d.cuDeviceGetCount));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuDeviceGet", d.cuDeviceGet));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuDeviceGetName", d.cuDeviceGetName));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuDeviceGetAttribute", d.cuDeviceGetAttribute));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuDeviceGetPCIBusId", d.cuDeviceGetPCIBusId));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuCtxCreate_v2", d.cuCtxCreate_v2));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuCtxDestroy_v2", d.cuCtxDestroy_v2));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuCtxSynchronize", d.cuCtxSynchronize));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuModuleLoadData", d.cuModuleLoadData));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuModuleUnload", d.cuModuleUnload));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuModuleGetFunction", d.cuModuleGetFunction));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuMemAlloc_v2", d.cuMemAlloc_v2));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuMemFree_v2", d.cuMemFree_v2));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuLaunchKernel", d.cuLaunchKernel));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuEventCreate", d.cuEventCreate));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuEventRecord", d.cuEventRecord));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuEventSynchronize", d.cuEventSynchronize));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuEventElapsedTime", d.cuEventElapsedTime));
-  ZHISUAN_RETURN_IF_ERROR(Resolve(h, "cuEventDestroy_v2", d.cuEventDestroy_v2));
-  return driver;
+  ZHISUAN_ASSIGN_OR_RETURN(DynamicLibrary library, DynamicLibrary::Open(path));
+  ZHISUAN_ASSIGN_OR_RETURN(CudaDriverApi api, ResolveCudaDriverApi(library));
+  return std::make_unique<CudaDriver>(api, std::move(library));
 }
 
 #define ZHISUAN_CU(call)                                                      \
@@ -236,13 +166,13 @@ struct DeviceRun {
 
 class CudaMmaProbe final : public FlopsProbe {
  public:
-  CudaMmaProbe(std::string libcuda_path, std::chrono::milliseconds duration)
-      : libcuda_path_(std::move(libcuda_path)), duration_(duration) {}
+  CudaMmaProbe(CudaDriverLoader load_driver, std::chrono::milliseconds duration)
+      : load_driver_(std::move(load_driver)), duration_(duration) {}
 
   std::string_view Name() const override { return "cuda"; }
 
   StatusOr<std::vector<FlopsMeasurement>> Measure(const SkipDevicePredicate& skip) override {
-    ZHISUAN_ASSIGN_OR_RETURN(std::unique_ptr<CudaDriver> driver, LoadDriver(libcuda_path_));
+    ZHISUAN_ASSIGN_OR_RETURN(std::unique_ptr<CudaDriver> driver, load_driver_());
     const CudaDriver& d = *driver;
     ZHISUAN_CU(d.cuInit(0));
     int count = 0;
@@ -280,8 +210,8 @@ class CudaMmaProbe final : public FlopsProbe {
     }
     int major = 0;
     int sms = 0;
-    ZHISUAN_CU(d.cuDeviceGetAttribute(&major, kAttributeComputeCapabilityMajor, device));
-    ZHISUAN_CU(d.cuDeviceGetAttribute(&sms, kAttributeMultiprocessorCount, device));
+    ZHISUAN_CU(d.cuDeviceGetAttribute(&major, kCuAttributeComputeCapabilityMajor, device));
+    ZHISUAN_CU(d.cuDeviceGetAttribute(&sms, kCuAttributeMultiprocessorCount, device));
     if (major < 8) return UnimplementedError(StrCat("compute capability ", major, ".x < 8.0"));
 
     DeviceRun run(d);
@@ -332,14 +262,51 @@ class CudaMmaProbe final : public FlopsProbe {
     return lower;
   }
 
-  const std::string libcuda_path_;
+  const CudaDriverLoader load_driver_;
   const std::chrono::milliseconds duration_;
 };
 
 }  // namespace
 
+StatusOr<CudaDriverApi> ResolveCudaDriverApi(const DynamicLibrary& library) {
+  CudaDriverApi api;
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuInit", api.cuInit));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuGetErrorString", api.cuGetErrorString));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuDeviceGetCount", api.cuDeviceGetCount));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuDeviceGet", api.cuDeviceGet));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuDeviceGetName", api.cuDeviceGetName));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuDeviceGetAttribute", api.cuDeviceGetAttribute));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuDeviceGetPCIBusId", api.cuDeviceGetPCIBusId));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuCtxCreate_v2", api.cuCtxCreate_v2));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuCtxDestroy_v2", api.cuCtxDestroy_v2));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuCtxSynchronize", api.cuCtxSynchronize));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuModuleLoadData", api.cuModuleLoadData));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuModuleUnload", api.cuModuleUnload));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuModuleGetFunction", api.cuModuleGetFunction));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuMemAlloc_v2", api.cuMemAlloc_v2));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuMemFree_v2", api.cuMemFree_v2));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuLaunchKernel", api.cuLaunchKernel));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuEventCreate", api.cuEventCreate));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuEventRecord", api.cuEventRecord));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuEventSynchronize", api.cuEventSynchronize));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuEventElapsedTime", api.cuEventElapsedTime));
+  ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuEventDestroy_v2", api.cuEventDestroy_v2));
+  return api;
+}
+
 FlopsProbePtr MakeCudaMmaProbe(std::string libcuda_path, std::chrono::milliseconds duration) {
-  return std::make_unique<CudaMmaProbe>(std::move(libcuda_path), duration);
+  // The library is opened per measurement, not held: the agent keeps no CUDA context (or
+  // driver memory) alive between the rare probe runs.
+  return std::make_unique<CudaMmaProbe>(
+      [path = std::move(libcuda_path)] { return LoadDriver(path); }, duration);
+}
+
+FlopsProbePtr MakeCudaMmaProbe(const CudaDriverApi& api, std::chrono::milliseconds duration) {
+  return std::make_unique<CudaMmaProbe>(
+      [api]() -> StatusOr<std::unique_ptr<CudaDriver>> {
+        return std::make_unique<CudaDriver>(api, std::nullopt);
+      },
+      duration);
 }
 
 std::string_view CudaMmaProbePtx() { return kPtx; }

@@ -49,6 +49,9 @@ std::string_view SelectedCpuFmaKernel();
 // bf16 tensor-core MMA (PTX mma.sync m16n8k16, sm_80+) on every CUDA device, loaded through the
 // CUDA driver API from `libcuda_path` (dlopen; no CUDA toolkit needed), run for about `duration`.
 FlopsProbePtr MakeCudaMmaProbe(std::string libcuda_path, std::chrono::milliseconds duration);
+// The same probe on an already-resolved driver table (cuda_driver_api.h): tests inject a fake.
+struct CudaDriverApi;
+FlopsProbePtr MakeCudaMmaProbe(const CudaDriverApi& api, std::chrono::milliseconds duration);
 
 // The PTX the CUDA probe loads, exposed for tests and for `ptxas` checks.
 std::string_view CudaMmaProbePtx();

@@ -1,5 +1,6 @@
 #include "agent/publish/compute_node_publisher.h"
 
+#include "api/group_version.h"
 #include "common/log.h"
 #include "common/strings.h"
 
@@ -17,7 +18,7 @@ ObservedObjects ComputeNodePublisher::observed() const {
 Status ComputeNodePublisher::Observe() {
   auto node = client_->Get(kube::kNodes, "", node_name_);
   if (!node.ok()) return node.status().Annotate(StrCat("reading Node ", node_name_));
-  auto compute_node = client_->Get(kube::kComputeNodes, "", node_name_);
+  auto compute_node = client_->Get(api::kComputeNodes, "", node_name_);
   if (!compute_node.ok() && !kube::IsNotFound(compute_node.status())) {
     return compute_node.status().Annotate(StrCat("reading ComputeNode ", node_name_));
   }
@@ -71,7 +72,7 @@ Status ComputeNodePublisher::Execute(const PublishPlan& plan, int& writes) {
     return OkStatus();
   }
   if (plan.compute_node) {
-    auto object = client_->Patch(kube::kComputeNodes, "", node_name_, kube::PatchType::kApply,
+    auto object = client_->Patch(api::kComputeNodes, "", node_name_, kube::PatchType::kApply,
                                  *plan.compute_node, apply);
     ++writes;
     ++writes_;
@@ -82,7 +83,7 @@ Status ComputeNodePublisher::Execute(const PublishPlan& plan, int& writes) {
   if (plan.compute_node_status) {
     kube::PatchOptions status_apply = apply;
     status_apply.subresource = "status";
-    auto object = client_->Patch(kube::kComputeNodes, "", node_name_, kube::PatchType::kApply,
+    auto object = client_->Patch(api::kComputeNodes, "", node_name_, kube::PatchType::kApply,
                                  *plan.compute_node_status, status_apply);
     ++writes;
     ++writes_;

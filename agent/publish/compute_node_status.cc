@@ -3,17 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "agent/health/health_text.h"
 #include "common/strings.h"
 
 namespace zhisuan::agent {
 namespace {
-
-constexpr size_t kMaxReasonLength = 256;
-
-std::string WithDetail(std::string text, const std::string& detail) {
-  if (!detail.empty()) text = StrCat(text, " (", detail, ")");
-  return text;
-}
 
 int64_t UnixSeconds(WallTime time) {
   return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
@@ -31,33 +25,6 @@ api::Condition MakeCondition(std::string_view type, bool status, std::string rea
 }
 
 }  // namespace
-
-std::string DescribeHealth(const DeviceHealth& health) {
-  if (health.healthy) return "";
-  std::string text;
-  switch (health.reason) {
-    case HealthReason::kCriticalXid:
-      text = WithDetail(StrCat("Xid ", health.code), health.detail);
-      break;
-    case HealthReason::kEccDoubleBit:
-      text = WithDetail("double-bit ECC error", health.detail);
-      break;
-    case HealthReason::kDeviceLost:
-      text = WithDetail("device lost", health.detail);
-      break;
-    case HealthReason::kOverTemperature:
-      text = WithDetail("over temperature", health.detail);
-      break;
-    case HealthReason::kVendorHealthCode:
-      text = WithDetail(StrCat("vendor health code ", health.code), health.detail);
-      break;
-    case HealthReason::kNone:
-      text = WithDetail("unhealthy", health.detail);
-      break;
-  }
-  if (text.size() > kMaxReasonLength) text.resize(kMaxReasonLength);
-  return text;
-}
 
 api::ComputeNodeStatus BuildComputeNodeStatus(
     const AgentState& state, const std::map<std::string, DeviceHealth>* live_health, WallTime now) {

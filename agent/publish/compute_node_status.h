@@ -27,8 +27,4 @@ inline constexpr std::string_view kConditionAcceleratorsHealthy = "AcceleratorsH
 api::ComputeNodeStatus BuildComputeNodeStatus(
     const AgentState& state, const std::map<std::string, DeviceHealth>* live_health, WallTime now);
 
-// "Xid 79 (GPU has fallen off the bus)", "double-bit ECC error", ...; "" when healthy. At most
-// 256 characters, the CRD's limit.
-std::string DescribeHealth(const DeviceHealth& health);
-
 }  // namespace zhisuan::agent

@@ -1,6 +1,6 @@
 #include "agent/publish/node_resource_advertiser.h"
 
-#include "agent/deviceplugin/resource_naming.h"
+#include "agent/resource_naming.h"
 #include "common/log.h"
 #include "common/strings.h"
 

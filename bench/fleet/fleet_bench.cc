@@ -189,7 +189,7 @@ class PoolWatcher {
   explicit PoolWatcher(kube::ApiClientPtr client)
       : informer_(client, [] {
           kube::InformerOptions options;
-          options.type = kube::kComputePools;
+          options.type = api::kComputePools;
           return options;
         }()) {
     auto record = [this](const kube::ObjectPtr& pool, bool deleted) {
@@ -344,13 +344,13 @@ Status FleetBench::CreateFleet() {
     auto created = api_->Create(kube::kNodes, "", node);
     if (!created.ok() && !kube::IsAlreadyExists(created.status())) return fail(created.status());
     // The agent's publication: the object, then its status (the CRD has a status subresource).
-    auto object = api_->Create(kube::kComputeNodes, "",
+    auto object = api_->Create(api::kComputeNodes, "",
                                {{"apiVersion", "zhisuan.io/v1alpha1"},
                                 {"kind", "ComputeNode"},
                                 {"metadata", {{"name", name}}}});
     if (!object.ok() && !kube::IsAlreadyExists(object.status())) return fail(object.status());
     compute_node_status_[i] = api::ToJson(AgentShapedStatus(i, "fleet-bench"));
-    auto patched = api_->Patch(kube::kComputeNodes, "", name, kube::PatchType::kMerge,
+    auto patched = api_->Patch(api::kComputeNodes, "", name, kube::PatchType::kMerge,
                                {{"status", compute_node_status_[i]}}, {"", false, "status"});
     if (!patched.ok()) fail(patched.status());
   });
@@ -443,7 +443,7 @@ Status FleetBench::Burst() {
   }
   ParallelFor(options_.pools, options_.client_threads, [&](int j) {
     auto created =
-        api_->Create(kube::kComputePools, "burst", PoolObject("burst", StrCat("pool-", j), j % 5));
+        api_->Create(api::kComputePools, "burst", PoolObject("burst", StrCat("pool-", j), j % 5));
     if (!created.ok()) failures++;
   });
   const auto created = Clock::now();
@@ -491,7 +491,7 @@ Status FleetBench::Single() {
   for (int r = 0; r < options_.single_repeats; ++r) {
     const std::string name = StrCat("single-", r), key = "single/" + name;
     const auto started = Clock::now();
-    auto created = api_->Create(kube::kComputePools, "single", PoolObject("single", name, 3));
+    auto created = api_->Create(api::kComputePools, "single", PoolObject("single", name, 3));
     if (!created.ok()) return created.status();
     auto ready = watcher_->WaitFor(key, started, IsReady, std::chrono::seconds(60));
     if (ready) {
@@ -501,7 +501,7 @@ Status FleetBench::Single() {
     }
     // Delete and wait until it is gone, so its node is free again for the next repeat.
     const auto deleting = Clock::now();
-    ZHISUAN_RETURN_IF_ERROR(api_->Delete(kube::kComputePools, "single", name));
+    ZHISUAN_RETURN_IF_ERROR(api_->Delete(api::kComputePools, "single", name));
     if (!watcher_->WaitFor(
             key, deleting, [](const kube::ObjectPtr& pool) { return !pool; },
             std::chrono::seconds(60))) {
@@ -539,7 +539,7 @@ Status FleetBench::Repair() {
     status["healthyAcceleratorCount"] = 0;
     const Json baseline = pool->value("status", Json());
     const auto started = Clock::now();
-    auto patched = api_->Patch(kube::kComputeNodes, "", victim, kube::PatchType::kMerge,
+    auto patched = api_->Patch(api::kComputeNodes, "", victim, kube::PatchType::kMerge,
                                {{"status", status}}, {"", false, "status"});
     if (!patched.ok()) return patched.status();
     auto updated = watcher_->WaitFor(
@@ -565,7 +565,7 @@ Status FleetBench::Repair() {
       ++unrepaired;
     }
     // Healthy again (now a free node).
-    auto restored = api_->Patch(kube::kComputeNodes, "", victim, kube::PatchType::kMerge,
+    auto restored = api_->Patch(api::kComputeNodes, "", victim, kube::PatchType::kMerge,
                                 {{"status", compute_node_status_[index]}}, {"", false, "status"});
     if (!restored.ok()) return restored.status();
     ++done;
@@ -600,7 +600,7 @@ Status FleetBench::Carbon() {
     const int i = changed[c];
     Json energy = ZoneOf(i) == 0 ? Json{{"carbonIntensity", 400}, {"carbonFreeRatio", 0.3}}
                                  : Json{{"carbonIntensity", 5}, {"carbonFreeRatio", 1.0}};
-    auto patched = api_->Patch(kube::kComputeNodes, "", NodeName(i), kube::PatchType::kMerge,
+    auto patched = api_->Patch(api::kComputeNodes, "", NodeName(i), kube::PatchType::kMerge,
                                {{"status", {{"energy", energy}}}}, {"", false, "status"});
     if (!patched.ok()) failures++;
   });

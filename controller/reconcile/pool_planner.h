@@ -3,6 +3,9 @@
 // compute nodes, the time) to the smallest set of writes that moves it towards what the pools ask
 // for. No I/O, no clock reads, no randomness: the same snapshot always gives the same plan, and a
 // plan applied to its snapshot plans to nothing. docs/controller.md explains the semantics.
+//
+// PlanPools (plan_pools.cc) runs the stages, each in its own file: membership, placement,
+// status_rollup, conditions and messages.
 
 #include <chrono>
 #include <map>
@@ -94,11 +97,6 @@ PoolPlan PlanPools(const ClusterSnapshot& snapshot, WallTime now, const PlannerC
 // or not. A node without one never counts for the pool, whatever else about it changes, so the
 // runtime does not re-plan a waiting pool for that node's events.
 bool HasMatchingAccelerator(const api::ComputePoolSpec& spec, const api::ComputeNode& compute_node);
-
-// Applies a plan to the snapshot it was made from, as the API server would after the executor
-// wrote it (resource versions aside). Tests use it to check that plans converge; the runtime never
-// does, it re-reads the cluster.
-ClusterSnapshot ApplyPlan(ClusterSnapshot snapshot, const PoolPlan& plan);
 
 // Reasons on ComputePool conditions.
 namespace reasons {

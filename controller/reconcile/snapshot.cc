@@ -3,7 +3,6 @@
 #include <ctime>
 #include <stdexcept>
 
-#include "common/log.h"
 #include "common/strings.h"
 
 namespace zhisuan::controller {
@@ -172,37 +171,6 @@ IgnoredComputeNode IgnoredComputeNodeFrom(const Json& object, std::string reason
   ignored.uid = text("uid");
   ignored.resource_version = text("resourceVersion");
   return ignored;
-}
-
-ClusterSnapshot SnapshotFromObjects(const std::vector<Json>& pools, const std::vector<Json>& nodes,
-                                    const std::vector<Json>& compute_nodes) {
-  ClusterSnapshot snapshot;
-  for (const auto& object : pools) {
-    auto pool = PoolObservationFromJson(object);
-    if (!pool.ok()) {
-      ZLOG(Warning) << "skipping ComputePool that does not decode: " << pool.status();
-      continue;
-    }
-    snapshot.pools.push_back(std::move(pool).value());
-  }
-  for (const auto& object : nodes) {
-    auto node = NodeInfoFromJson(object);
-    if (!node.ok()) {
-      ZLOG(Warning) << "skipping Node that does not decode: " << node.status();
-      continue;
-    }
-    snapshot.nodes.push_back(std::move(node).value());
-  }
-  for (const auto& object : compute_nodes) {
-    auto compute_node = api::ComputeNodeFromJson(object);
-    if (!compute_node.ok()) {
-      snapshot.ignored_compute_nodes.push_back(
-          IgnoredComputeNodeFrom(object, compute_node.status().message()));
-      continue;
-    }
-    snapshot.compute_nodes.push_back(std::move(compute_node).value());
-  }
-  return snapshot;
 }
 
 }  // namespace zhisuan::controller

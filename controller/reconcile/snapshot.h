@@ -93,12 +93,6 @@ struct ClusterSnapshot {
   std::vector<IgnoredComputeNode> ignored_compute_nodes;
 };
 
-// Builds a snapshot from cached API objects. Pools and Nodes that fail to decode are skipped with
-// a log line (the API server validated them, so this means a newer or corrupt object); ComputeNodes
-// that fail are listed in ignored_compute_nodes so the executor can emit a Warning event.
-ClusterSnapshot SnapshotFromObjects(const std::vector<Json>& pools, const std::vector<Json>& nodes,
-                                    const std::vector<Json>& compute_nodes);
-
 // RFC 3339 timestamps as metav1.Time writes them ("2026-11-23T03:00:00Z"); fractional seconds and
 // numeric offsets are accepted when parsing.
 std::optional<WallTime> ParseRfc3339(std::string_view text);

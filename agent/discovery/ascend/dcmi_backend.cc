@@ -6,8 +6,9 @@
 #include <vector>
 
 #include "agent/discovery/ascend/dcmi_abi.h"
-#include "agent/discovery/dynamic_library.h"
+#include "agent/discovery/ascend/dcmi_api.h"
 #include "agent/sku/sku_names.h"
+#include "common/dynamic_library.h"
 #include "common/log.h"
 #include "common/strings.h"
 
@@ -17,50 +18,6 @@ namespace {
 constexpr uint16_t kHuaweiPciVendor = 0x19e5;
 // Error codes read per chip per poll; DCMI reports a handful at most.
 constexpr unsigned int kMaxErrorCodes = 128;
-
-struct DcmiApi {
-  dcmi_init_fn* init = nullptr;
-  dcmi_get_card_num_list_fn* card_num_list = nullptr;
-  dcmi_get_device_num_in_card_fn* device_num_in_card = nullptr;
-  dcmi_get_device_logic_id_fn* logic_id = nullptr;
-  dcmi_get_device_health_fn* health = nullptr;
-  dcmi_get_device_errorcode_v2_fn* error_codes = nullptr;
-  dcmi_get_device_utilization_rate_fn* utilization = nullptr;
-  dcmi_get_device_temperature_fn* temperature = nullptr;
-  dcmi_get_device_power_info_fn* power = nullptr;
-  dcmi_get_device_frequency_fn* frequency = nullptr;
-  dcmi_get_device_hbm_info_fn* hbm = nullptr;
-  dcmi_get_device_chip_info_fn* chip_info = nullptr;
-  dcmi_get_device_pcie_info_v2_fn* pcie_info = nullptr;
-
-  static DcmiApi Resolve(const DynamicLibrary& library) {
-    DcmiApi api;
-    api.init = library.Find<dcmi_init_fn>("dcmi_init");
-    api.card_num_list = library.Find<dcmi_get_card_num_list_fn>("dcmi_get_card_num_list");
-    api.device_num_in_card =
-        library.Find<dcmi_get_device_num_in_card_fn>("dcmi_get_device_num_in_card");
-    api.logic_id = library.Find<dcmi_get_device_logic_id_fn>("dcmi_get_device_logic_id");
-    api.health = library.Find<dcmi_get_device_health_fn>("dcmi_get_device_health");
-    api.error_codes = library.Find<dcmi_get_device_errorcode_v2_fn>("dcmi_get_device_errorcode_v2");
-    api.utilization =
-        library.Find<dcmi_get_device_utilization_rate_fn>("dcmi_get_device_utilization_rate");
-    api.temperature = library.Find<dcmi_get_device_temperature_fn>("dcmi_get_device_temperature");
-    api.power = library.Find<dcmi_get_device_power_info_fn>("dcmi_get_device_power_info");
-    api.frequency = library.Find<dcmi_get_device_frequency_fn>("dcmi_get_device_frequency");
-    api.hbm = library.Find<dcmi_get_device_hbm_info_fn>("dcmi_get_device_hbm_info");
-    api.chip_info = library.Find<dcmi_get_device_chip_info_fn>("dcmi_get_device_chip_info");
-    api.pcie_info = library.Find<dcmi_get_device_pcie_info_v2_fn>("dcmi_get_device_pcie_info_v2");
-    return api;
-  }
-
-  const char* MissingRequired() const {
-    if (init == nullptr) return "dcmi_init";
-    if (card_num_list == nullptr) return "dcmi_get_card_num_list";
-    if (device_num_in_card == nullptr) return "dcmi_get_device_num_in_card";
-    if (logic_id == nullptr) return "dcmi_get_device_logic_id";
-    return nullptr;
-  }
-};
 
 // A fixed-size byte array from DCMI, up to its first NUL and never past its end.
 template <size_t N>
@@ -94,6 +51,9 @@ struct ObservedHealth {
 class DcmiBackend final : public DiscoveryBackend {
  public:
   explicit DcmiBackend(std::string library_path) : library_path_(std::move(library_path)) {}
+  // An injected table: no library is loaded, and `library_path_` only names the source in logs.
+  explicit DcmiBackend(const DcmiApi& api)
+      : library_path_("<injected DCMI table>"), api_(api), api_injected_(true) {}
 
   std::string_view Name() const override { return "dcmi"; }
 
@@ -207,7 +167,7 @@ class DcmiBackend final : public DiscoveryBackend {
  private:
   Status LoadAndInit() {
     if (initialized_) return OkStatus();
-    if (!library_) {
+    if (!library_ && !api_injected_) {
       StatusOr<DynamicLibrary> library = DynamicLibrary::Open(library_path_);
       if (!library.ok()) {
         return UnavailableError(StrCat("DCMI not available (no Ascend driver on this node?): ",
@@ -303,6 +263,7 @@ class DcmiBackend final : public DiscoveryBackend {
   std::mutex mu_;
   std::optional<DynamicLibrary> library_;  // declared before the state that calls into it
   DcmiApi api_;
+  bool api_injected_ = false;
   bool initialized_ = false;
   std::map<std::string, ChipAddress> chips_;
   std::map<std::string, ObservedHealth> observed_;
@@ -320,6 +281,10 @@ std::string AscendProductName(std::string_view chip_name) {
 
 DiscoveryBackendPtr MakeDcmiBackend(std::string library_path) {
   return std::make_unique<DcmiBackend>(std::move(library_path));
+}
+
+DiscoveryBackendPtr MakeDcmiBackend(const DcmiApi& api) {
+  return std::make_unique<DcmiBackend>(api);
 }
 
 }  // namespace zhisuan::agent::ascend

@@ -21,6 +21,9 @@ namespace zhisuan::agent::ascend {
 inline constexpr char kDefaultDcmiLibrary[] = "libdcmi.so";
 
 DiscoveryBackendPtr MakeDcmiBackend(std::string library_path);
+// The same backend on an already-filled table (dcmi_api.h), for tests: nothing is loaded.
+struct DcmiApi;
+DiscoveryBackendPtr MakeDcmiBackend(const DcmiApi& api);
 
 // "910B3" -> "Ascend910B3"; a name that already starts with "Ascend" is kept; label-safe.
 std::string AscendProductName(std::string_view chip_name);

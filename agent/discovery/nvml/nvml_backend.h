@@ -21,5 +21,8 @@ namespace zhisuan::agent::nvml {
 inline constexpr char kDefaultNvmlLibrary[] = "libnvidia-ml.so.1";
 
 DiscoveryBackendPtr MakeNvmlBackend(std::string library_path);
+// The same backend on an already-filled table (nvml_api.h), for tests: nothing is loaded.
+struct NvmlApi;
+DiscoveryBackendPtr MakeNvmlBackend(const NvmlApi& api);
 
 }  // namespace zhisuan::agent::nvml

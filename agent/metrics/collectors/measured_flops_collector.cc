@@ -1,5 +1,9 @@
-// What the FLOPS probes last achieved, and its ratio to peak. A device the probe has not measured
-// has no series: 0 would read as a broken device.
+// What the FLOPS probes last achieved, its ratio to peak, and whether that ratio shows the peak to
+// be wrong. A device the probe has not measured has no series: 0 would read as a broken device.
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "agent/metrics/collector.h"
 
 namespace zhisuan::agent {
@@ -25,6 +29,12 @@ class MeasuredFlopsCollector final : public MetricsCollector {
                                   "Completed runs of the FLOPS probes.");
     auto& probe_success = AddGaugeFamily(out, "zhisuan_flops_probe_success",
                                          "1 when the probe could run in its latest run.");
+    auto& suspect = AddGaugeFamily(
+        out, "zhisuan_device_peak_flops_suspect",
+        "1 when a measurement beat the peak by more than 5% at that precision, so the peak is "
+        "wrong; 0 when measured and within it.");
+    // Per device and precision: suspect when any kernel's measurement beats the peak.
+    std::vector<std::pair<MetricLabels, bool>> suspects;
     AddSample(runs, {}, static_cast<double>(state.flops_probe_runs));
     Status status;
     for (const auto& [probe, probe_status] : state.flops_probe_status) {
@@ -53,7 +63,16 @@ class MeasuredFlopsCollector final : public MetricsCollector {
       labels.push_back({"kernel", m.kernel});
       AddSample(device_flops, labels, m.flops);
       const double peak = PeakAt(device->peak, m.precision);
-      if (peak > 0) AddSample(device_ratio, labels, m.flops / peak);
+      if (peak <= 0) continue;
+      AddSample(device_ratio, labels, m.flops / peak);
+      labels.pop_back();  // the kernel: suspicion is per device and precision
+      auto it = std::find_if(suspects.begin(), suspects.end(),
+                             [&](const auto& seen) { return seen.first == labels; });
+      if (it == suspects.end()) it = suspects.insert(suspects.end(), {labels, false});
+      it->second = it->second || PeakLooksSuspect(m.flops, peak);
+    }
+    for (const auto& [labels, is_suspect] : suspects) {
+      AddSample(suspect, labels, is_suspect ? 1 : 0);
     }
     return status;
   }

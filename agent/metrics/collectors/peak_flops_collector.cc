@@ -1,5 +1,6 @@
 // Peak FLOPS per device and precision, from the table or the formula (the `method` label says
-// which), 0 for precisions the device lacks so every device has all seven series.
+// which). A precision without a figure (no support, no public figure, or no peak at all: method
+// none) has no series: 0 would read as a known peak of nothing, and unknown is not zero.
 #include "agent/metrics/collector.h"
 
 namespace zhisuan::agent {
@@ -15,6 +16,7 @@ class PeakFlopsCollector final : public MetricsCollector {
       const MetricLabels labels = WithLabel(DeviceLabels(device.accelerator), "method",
                                             std::string(PeakFlopsMethodName(device.peak.method)));
       for (size_t i = 0; i < kAllPrecisions.size(); ++i) {
+        if (!(device.peak.flops[i] > 0)) continue;
         AddSample(peak,
                   WithLabel(labels, "precision", std::string(PrecisionName(kAllPrecisions[i]))),
                   device.peak.flops[i]);

@@ -60,7 +60,7 @@ struct FleetNode {
 const std::vector<FleetNode> kFleet = {
     {"proc-h100", "h100-8x", "nvidia", "H100-SXM5", "nvidia.com/gpu", "7915T"},
     {"proc-mi300x", "mi300x-8x", "amd", "MI300X", "amd.com/gpu", "10.46P"},
-    {"proc-ascend", "ascend910b-8x", "huawei", "Ascend910B", "huawei.com/Ascend910", "2560T"}};
+    {"proc-ascend", "ascend910b-8x", "huawei", "Ascend910B", "huawei.com/Ascend910", "2504T"}};
 
 std::string Get(const std::vector<std::string>& args) {
   auto result = SharedControlPlane().Kubectl(args);

@@ -11,6 +11,7 @@
 #include "agent/publish/compute_node_status.h"
 #include "agent/publish/node_labels.h"
 #include "agent/publish/node_resource_advertiser.h"
+#include "api/group_version.h"
 #include "kube/config.h"
 #include "kube/rest_client.h"
 #include "tests/harness/control_plane_environment.h"
@@ -94,9 +95,9 @@ TEST(AgentRbacTest, ServiceAccountCanPublishAndNothingMore) {
   EXPECT_TRUE(kube::IsForbidden(agent->Delete(kube::kNodes, "", "rbac-node")));
   EXPECT_TRUE(kube::IsForbidden(agent->Get(secrets, "tenant-a", "db").status()));
   EXPECT_TRUE(kube::IsForbidden(agent->List(kube::kNodes, "", {}).status()));
-  EXPECT_TRUE(kube::IsForbidden(agent->Delete(kube::kComputeNodes, "", "rbac-node")));
+  EXPECT_TRUE(kube::IsForbidden(agent->Delete(api::kComputeNodes, "", "rbac-node")));
   EXPECT_TRUE(kube::IsForbidden(agent
-                                    ->Create(kube::kComputePools, "tenant-a",
+                                    ->Create(api::kComputePools, "tenant-a",
                                              kube::Json{{"apiVersion", "zhisuan.io/v1alpha1"},
                                                         {"kind", "ComputePool"},
                                                         {"metadata", {{"name", "stolen"}}},

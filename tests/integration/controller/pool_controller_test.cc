@@ -92,7 +92,7 @@ class PoolControllerTest : public ::testing::Test {
          {{"name", name}, {"labels", {{"suite", suite}, {"topology.kubernetes.io/zone", zone}}}}}};
     ASSERT_TRUE(api_->Create(kube::kNodes, "", node).ok());
     SetNodeReady(name, true);
-    ASSERT_TRUE(api_->Create(kube::kComputeNodes, "",
+    ASSERT_TRUE(api_->Create(api::kComputeNodes, "",
                              {{"apiVersion", "zhisuan.io/v1alpha1"},
                               {"kind", "ComputeNode"},
                               {"metadata", {{"name", name}}}})
@@ -127,7 +127,7 @@ class PoolControllerTest : public ::testing::Test {
   }
 
   void SetComputeNodeStatus(const std::string& name, const Json& status) {
-    auto patched = api_->Patch(kube::kComputeNodes, "", name, kube::PatchType::kMerge,
+    auto patched = api_->Patch(api::kComputeNodes, "", name, kube::PatchType::kMerge,
                                {{"status", status}}, {"", false, "status"});
     ASSERT_TRUE(patched.ok()) << patched.status();
   }
@@ -137,7 +137,7 @@ class PoolControllerTest : public ::testing::Test {
   }
 
   void CreatePool(const std::string& ns, const std::string& name, const Json& spec) {
-    auto created = api_->Create(kube::kComputePools, ns,
+    auto created = api_->Create(api::kComputePools, ns,
                                 {{"apiVersion", "zhisuan.io/v1alpha1"},
                                  {"kind", "ComputePool"},
                                  {"metadata", {{"name", name}, {"namespace", ns}}},
@@ -146,7 +146,7 @@ class PoolControllerTest : public ::testing::Test {
   }
 
   Json Pool(const std::string& ns, const std::string& name) {
-    auto pool = api_->Get(kube::kComputePools, ns, name);
+    auto pool = api_->Get(api::kComputePools, ns, name);
     return pool.ok() ? *pool : Json();
   }
 
@@ -288,7 +288,7 @@ TEST_F(PoolControllerTest, RepairsResizesAndCleansUp) {
       Eventually([&] { return Condition(Pool("life", "p"), "Ready", "status") == "True"; }));
 
   // Grow beyond what is eligible: all-or-nothing keeps what it has and says what is missing.
-  auto grown = api_->Patch(kube::kComputePools, "life", "p", kube::PatchType::kMerge,
+  auto grown = api_->Patch(api::kComputePools, "life", "p", kube::PatchType::kMerge,
                            {{"spec", {{"capacity", {{"accelerators", 32}}}}}});
   ASSERT_TRUE(grown.ok()) << grown.status();
   ASSERT_TRUE(Eventually([&] {
@@ -302,7 +302,7 @@ TEST_F(PoolControllerTest, RepairsResizesAndCleansUp) {
   ASSERT_TRUE(Eventually([&] { return BoundNodes("life", "life.p") == all; }));
 
   // Shrink to one node.
-  ASSERT_TRUE(api_->Patch(kube::kComputePools, "life", "p", kube::PatchType::kMerge,
+  ASSERT_TRUE(api_->Patch(api::kComputePools, "life", "p", kube::PatchType::kMerge,
                           {{"spec", {{"capacity", {{"accelerators", 8}}}}}})
                   .ok());
   ASSERT_TRUE(Eventually([&] { return BoundNodes("life", "life.p").size() == 1; }));
@@ -313,7 +313,7 @@ TEST_F(PoolControllerTest, RepairsResizesAndCleansUp) {
   }));
 
   // Delete: every label and taint goes, then the pool itself.
-  ASSERT_TRUE(api_->Delete(kube::kComputePools, "life", "p").ok());
+  ASSERT_TRUE(api_->Delete(api::kComputePools, "life", "p").ok());
   ASSERT_TRUE(Eventually([&] { return Pool("life", "p").is_null(); }));
   auto nodes = api_->List(kube::kNodes, "", Selecting("suite=life"));
   ASSERT_TRUE(nodes.ok());
@@ -357,7 +357,7 @@ TEST_F(PoolControllerTest, TwoReplicasAndACrashNeverPutANodeInTwoPools) {
   // Converged: every pool's status matches the labels, no node is in two pools' statuses, and
   // all-or-nothing pools are whole or empty.
   auto converged = [&](std::string* why) {
-    auto pools = api_->List(kube::kComputePools, "race", {});
+    auto pools = api_->List(api::kComputePools, "race", {});
     if (!pools.ok() || pools->items.size() != 50) return false;
     std::map<std::string, std::string> owner;
     for (const auto& pool : pools->items) {

@@ -275,7 +275,7 @@ class FaultsTest : public ::testing::Test {
   // A Ready Node of `suite` and its ComputeNode with eight H100s on carbon-free power.
   void CreateMachine(const std::string& name, const std::string& suite) {
     CreateNode(name, suite);
-    auto created = api_->Create(kube::kComputeNodes, "",
+    auto created = api_->Create(api::kComputeNodes, "",
                                 {{"apiVersion", "zhisuan.io/v1alpha1"},
                                  {"kind", "ComputeNode"},
                                  {"metadata", {{"name", name}}}});
@@ -303,7 +303,7 @@ class FaultsTest : public ::testing::Test {
   }
 
   void SetComputeNodeStatus(const std::string& name, const Json& status) {
-    auto patched = api_->Patch(kube::kComputeNodes, "", name, kube::PatchType::kMerge,
+    auto patched = api_->Patch(api::kComputeNodes, "", name, kube::PatchType::kMerge,
                                {{"status", status}}, {"", false, "status"});
     ASSERT_TRUE(patched.ok()) << name << ": " << patched.status();
   }
@@ -324,7 +324,7 @@ class FaultsTest : public ::testing::Test {
   // attempt landed.
   Status CreatePool(const std::string& ns, const std::string& name, const Json& spec) {
     Status created = Retrying([&] {
-      auto result = api_->Create(kube::kComputePools, ns, PoolObject(ns, name, spec));
+      auto result = api_->Create(api::kComputePools, ns, PoolObject(ns, name, spec));
       return result.ok() || kube::IsAlreadyExists(result.status()) ? OkStatus() : result.status();
     });
     if (created.ok()) expected_.present.insert(ns + "/" + name);
@@ -333,14 +333,14 @@ class FaultsTest : public ::testing::Test {
 
   Status PatchPoolSpec(const std::string& ns, const std::string& name, const Json& spec) {
     return Retrying([&] {
-      return api_->Patch(kube::kComputePools, ns, name, kube::PatchType::kMerge, {{"spec", spec}})
+      return api_->Patch(api::kComputePools, ns, name, kube::PatchType::kMerge, {{"spec", spec}})
           .status();
     });
   }
 
   Status DeletePool(const std::string& ns, const std::string& name) {
     Status deleted = Retrying([&] {
-      Status result = api_->Delete(kube::kComputePools, ns, name);
+      Status result = api_->Delete(api::kComputePools, ns, name);
       return kube::IsNotFound(result) ? OkStatus() : result;
     });
     if (deleted.ok()) {
@@ -351,7 +351,7 @@ class FaultsTest : public ::testing::Test {
   }
 
   static Json Pool(const std::string& ns, const std::string& name) {
-    auto pool = api_->Get(kube::kComputePools, ns, name);
+    auto pool = api_->Get(api::kComputePools, ns, name);
     return pool.ok() ? *pool : Json();
   }
 
@@ -654,7 +654,7 @@ TEST_F(FaultsTest, AgentKilledMidAllocateThenKubeletRestarts) {
   ASSERT_TRUE(kubelet->WaitForRequests(1, 30s)) << ReadFile(logs + "/agent-dp-2.log");
   EXPECT_TRUE(Eventually(serves_all, 10s)) << "no device may be lost from the advertised set";
   EXPECT_TRUE(Eventually([&] {
-    auto node = api_->Get(kube::kComputeNodes, "", "fault-dp");
+    auto node = api_->Get(api::kComputeNodes, "", "fault-dp");
     return node.ok() && node->value("/status/acceleratorCount"_json_pointer, 0) == 8;
   }));
   agent->Stop();
@@ -719,7 +719,7 @@ TEST_F(FaultsTest, EnergyFeedFileTruncatedOrGarbled) {
                            StrCat("--listen-address=127.0.0.1:", port)},
                           log);
   auto energy = [&] {
-    auto node = api_->Get(kube::kComputeNodes, "", "energy-0");
+    auto node = api_->Get(api::kComputeNodes, "", "energy-0");
     return node.ok() ? node->value("/status/energy"_json_pointer, Json()) : Json();
   };
   const Json good = {
@@ -813,7 +813,7 @@ TEST_F(FaultsTest, HostileComputeNodesAreIgnoredWithAWarning) {
   ASSERT_EQ(loosened.exit_code, 0) << loosened.output;
   for (const auto& [name, status] : hostile) {
     CreateNode(name, "hostile");
-    ASSERT_TRUE(api_->Create(kube::kComputeNodes, "",
+    ASSERT_TRUE(api_->Create(api::kComputeNodes, "",
                              {{"apiVersion", "zhisuan.io/v1alpha1"},
                               {"kind", "ComputeNode"},
                               {"metadata", {{"name", name}}}})
@@ -821,7 +821,7 @@ TEST_F(FaultsTest, HostileComputeNodesAreIgnoredWithAWarning) {
     // The loosened schema reaches the API server's handlers a moment after the patch.
     Status written = Retrying([&] {
       return api_
-          ->Patch(kube::kComputeNodes, "", name, kube::PatchType::kMerge, {{"status", status}},
+          ->Patch(api::kComputeNodes, "", name, kube::PatchType::kMerge, {{"status", status}},
                   {"", false, "status"})
           .status();
     });
@@ -856,7 +856,7 @@ TEST_F(FaultsTest, HostileComputeNodesAreIgnoredWithAWarning) {
         },
         30s))
         << "no IgnoredComputeNode event for " << name << "; stored as "
-        << api_->Get(kube::kComputeNodes, "", name).value_or(Json()).dump();
+        << api_->Get(api::kComputeNodes, "", name).value_or(Json()).dump();
     if (event.is_null()) continue;
     EXPECT_EQ(event.value("type", ""), "Warning") << event;
     EXPECT_THAT(event.value("message", ""), HasSubstr("ignores this ComputeNode")) << event;

@@ -162,9 +162,9 @@ void CheckPool(const Json& object, const api::ComputePool& pool,
 
 std::vector<std::string> FindViolations(kube::ApiClient& api, const ExpectedPools& expected) {
   std::vector<std::string> out;
-  auto pools = api.List(kube::kComputePools, "", {});
+  auto pools = api.List(api::kComputePools, "", {});
   auto nodes = api.List(kube::kNodes, "", {});
-  auto compute_node_list = api.List(kube::kComputeNodes, "", {});
+  auto compute_node_list = api.List(api::kComputeNodes, "", {});
   if (!pools.ok() || !nodes.ok() || !compute_node_list.ok()) {
     out.push_back(StrCat("cannot read the cluster: ", pools.status().ToString(), " / ",
                          nodes.status().ToString(), " / ", compute_node_list.status().ToString()));
@@ -235,7 +235,7 @@ std::vector<std::string> FindViolations(kube::ApiClient& api, const ExpectedPool
 
 std::string DumpCluster(kube::ApiClient& api) {
   std::ostringstream dump;
-  auto pools = api.List(kube::kComputePools, "", {});
+  auto pools = api.List(api::kComputePools, "", {});
   dump << "ComputePools:\n";
   if (pools.ok()) {
     for (const auto& pool : pools->items) {

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "agent/kubernetes_integration.h"
+
 namespace zhisuan::agent {
 namespace {
 
@@ -135,6 +137,58 @@ TEST(AgentConfigTest, DurationsAcceptUnitsAndBareSeconds) {
   EXPECT_EQ(*ParseDuration("1.5"), milliseconds(1500));
   EXPECT_FALSE(ParseDuration("-1s").ok());
   EXPECT_FALSE(ParseDuration("5 parsecs").ok());
+}
+
+// One grammar for every duration flag (common/flags.h): before it, --publish-interval had its own
+// parser, which rejected "1h" and whitespace that --sample-interval accepted.
+TEST(AgentConfigTest, EveryDurationFlagTakesTheSameSpellings) {
+  for (const std::string spelling : {"1h", "0.5h", "2m", "1s", "1.5", "250ms", " 3s "}) {
+    const auto expected = ParseDuration(spelling);
+    ASSERT_TRUE(expected.ok()) << spelling;
+    std::vector<std::string> args = {"--publish-interval=" + spelling};
+    auto kubernetes = ExtractKubernetesFlags(args);
+    ASSERT_TRUE(kubernetes.ok()) << spelling << ": " << kubernetes.status();
+    EXPECT_EQ(kubernetes->publish_interval, *expected) << spelling;
+    auto config = Parse({"--health-quiet-period=" + spelling});
+    ASSERT_TRUE(config.ok()) << spelling << ": " << config.status();
+  }
+  std::vector<std::string> hour = {"--publish-interval", "1h"};
+  ASSERT_TRUE(ExtractKubernetesFlags(hour).ok());
+  auto config = Parse({"--sample-interval=1h"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->sample_interval, std::chrono::hours(1));
+}
+
+TEST(AgentConfigTest, DurationErrorsNameTheFlagAndTheValue) {
+  for (const std::string bad : {"soon", "-1s", "0", "0ms"}) {
+    std::vector<std::string> args = {"--publish-interval=" + bad};
+    auto kubernetes = ExtractKubernetesFlags(args);
+    ASSERT_FALSE(kubernetes.ok()) << bad;
+    EXPECT_NE(kubernetes.status().message().find("--publish-interval=" + bad), std::string::npos)
+        << kubernetes.status().message();
+  }
+  auto config = Parse({"--flops-probe-duration=5 parsecs"});
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("--flops-probe-duration"), std::string::npos);
+  EXPECT_NE(config.status().message().find("5 parsecs"), std::string::npos);
+}
+
+TEST(AgentConfigTest, BooleansTakeTheSameSpellingsInBothParsers) {
+  for (const auto& [spelling, expected] : std::vector<std::pair<std::string, bool>>{
+           {"true", true}, {"1", true}, {"false", false}, {"0", false}}) {
+    std::vector<std::string> args = {"--publish=" + spelling, "--kubernetes=" + spelling};
+    auto kubernetes = ExtractKubernetesFlags(args);
+    ASSERT_TRUE(kubernetes.ok()) << spelling;
+    EXPECT_EQ(kubernetes->publish, expected);
+    EXPECT_EQ(kubernetes->enabled, expected);
+    auto config = Parse({"--measure-flops-at-startup=" + spelling});
+    ASSERT_TRUE(config.ok()) << spelling;
+    EXPECT_EQ(config->measure_flops_at_startup, expected);
+  }
+  std::vector<std::string> bare = {"--publish"};
+  ASSERT_TRUE(ExtractKubernetesFlags(bare).ok());
+  std::vector<std::string> maybe = {"--kubernetes=maybe"};
+  EXPECT_FALSE(ExtractKubernetesFlags(maybe).ok());
 }
 
 TEST(AgentConfigTest, UsageMentionsEveryFlagTheBriefRequires) {

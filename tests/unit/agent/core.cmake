@@ -6,10 +6,12 @@ zhisuan_test(agent_flops_test
           ${ZHISUAN_AGENT_CORE_TEST_DIR}/flops_probe_test.cc
           ${ZHISUAN_AGENT_CORE_TEST_DIR}/measured_flops_scheduler_test.cc
   LIBS zhisuan_agent)
-# The CUDA probe's tests dlopen the fake driver (tests/fixtures, defined later; allowed).
-add_dependencies(agent_flops_test fake_cuda)
+# The CUDA probe's unit tests inject an in-test driver table; the fake libcuda is loaded only by
+# tests/integration/agent/vendor_libraries/.
 zhisuan_test(agent_health_test
-  SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/device_health_tracker_test.cc LIBS zhisuan_agent)
+  SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/device_health_tracker_test.cc
+          ${ZHISUAN_AGENT_CORE_TEST_DIR}/health_text_test.cc
+  LIBS zhisuan_agent)
 zhisuan_test(agent_energy_test
   SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/energy_profile_test.cc LIBS zhisuan_agent)
 zhisuan_test(agent_config_test

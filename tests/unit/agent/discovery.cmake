@@ -1,5 +1,6 @@
-# Discovery tests: parsers in memory, backends against the sysfs fixture trees and the fake vendor
-# libraries (tests/fixtures/), which they dlopen by path, so they depend on those targets.
+# Discovery tests: parsers in memory, backends against the sysfs fixture trees, and the vendor
+# backends (NVML, DCMI) on in-test API tables. None loads a library: the tests that dlopen the fake
+# vendor libraries (tests/fixtures/) are in tests/integration/agent/vendor_libraries/.
 set(ZHISUAN_DISCOVERY_TEST_DEFINITIONS
     ZHISUAN_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     ZHISUAN_TEST_BINARY_DIR="${PROJECT_BINARY_DIR}")
@@ -11,7 +12,4 @@ foreach(area pci cpu kfd nvml dcmi discover_node parsers_total)
   target_include_directories(agent_discovery_${area}_test PRIVATE ${PROJECT_SOURCE_DIR})
   target_compile_definitions(agent_discovery_${area}_test
                              PRIVATE ${ZHISUAN_DISCOVERY_TEST_DEFINITIONS})
-endforeach()
-foreach(area nvml dcmi discover_node)
-  add_dependencies(agent_discovery_${area}_test fake_nvml fake_nvml_old fake_dcmi)
 endforeach()

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -243,6 +244,90 @@ TEST_F(MetricsTest, CatalogueMatchesTheCode) {
   for (const auto& [name, type] : documented) {
     EXPECT_TRUE(exported.contains(name)) << name << " is documented but not exported";
   }
+}
+
+// Collector-level tests on a hand-built snapshot (issue 18): unknown is not zero, and a
+// measurement beyond the peak marks the peak as suspect.
+
+const prometheus::MetricFamily* FamilyNamed(const MetricFamilies& families, std::string_view name) {
+  for (const auto& family : families) {
+    if (family.name == name) return &family;
+  }
+  return nullptr;
+}
+
+std::string LabelValue(const prometheus::ClientMetric& metric, std::string_view name) {
+  for (const auto& label : metric.label) {
+    if (label.name == name) return label.value;
+  }
+  return "";
+}
+
+DeviceState DeviceWithPeak(Accelerator accelerator) {
+  DeviceState device;
+  device.accelerator = std::move(accelerator);
+  device.peak = PeakFlopsTable::BuiltIn().ForAccelerator(device.accelerator);
+  return device;
+}
+
+TEST(PeakFlopsCollectorTest, PrecisionsWithoutAFigureHaveNoSeriesAndAreNeverZero) {
+  AgentState state;
+  Accelerator a100 = MakeH100(0);
+  a100.pci_device_id = 0x20b2;  // A100: no FP8
+  a100.architecture = "ampere";
+  Accelerator unknown = MakeH100(1);
+  unknown.pci_device_id = 0x2339;  // an unknown Hopper SKU: method none
+  state.devices = {DeviceWithPeak(a100), DeviceWithPeak(unknown)};
+  ASSERT_EQ(state.devices[1].peak.method, PeakFlopsMethod::kNone);
+  MetricFamilies out;
+  ASSERT_TRUE(MakePeakFlopsCollector()->Collect(state, out).ok());
+  const prometheus::MetricFamily* peak = FamilyNamed(out, "zhisuan_device_peak_flops");
+  ASSERT_NE(peak, nullptr);
+  std::map<std::string, int> series;
+  for (const auto& metric : peak->metric) {
+    ++series[LabelValue(metric, "uuid")];
+    EXPECT_GT(metric.gauge.value, 0)
+        << LabelValue(metric, "uuid") << " " << LabelValue(metric, "precision");
+    EXPECT_NE(LabelValue(metric, "precision"), "fp8");
+    EXPECT_NE(LabelValue(metric, "method"), "none");
+  }
+  EXPECT_EQ(series["GPU-00000000"], 6);  // seven precisions less fp8
+  EXPECT_EQ(series.count("GPU-00000001"), 0u);
+}
+
+TEST(MeasuredFlopsCollectorTest, AMeasurementBeyondThePeakMarksItSuspect) {
+  AgentState state;
+  Accelerator unknown = MakeH100(2);
+  unknown.pci_device_id = 0x2339;  // no peak: nothing to suspect
+  state.devices = {DeviceWithPeak(MakeH100(0)), DeviceWithPeak(MakeH100(1)),
+                   DeviceWithPeak(unknown)};
+  auto measured = [](std::string target, std::string kernel, double flops) {
+    FlopsMeasurement m;
+    m.target = std::move(target);
+    m.precision = Precision::kBf16;
+    m.kernel = std::move(kernel);
+    m.flops = flops;
+    return m;
+  };
+  state.measured_flops = {
+      measured("0000:10:00.0", "mma-a", 1100e12),  // 1.11 x H100 SXM5's 989.4 TFLOPS bf16
+      measured("0000:10:00.0", "mma-b", 500e12),
+      measured("0000:11:00.0", "mma-a", 1030e12),  // 1.04 x: within clock noise
+      measured("0000:12:00.0", "mma-a", 400e12),
+  };
+  MetricFamilies out;
+  ASSERT_TRUE(MakeMeasuredFlopsCollector()->Collect(state, out).ok());
+  const prometheus::MetricFamily* suspect = FamilyNamed(out, "zhisuan_device_peak_flops_suspect");
+  ASSERT_NE(suspect, nullptr);
+  std::map<std::string, double> by_uuid;
+  for (const auto& metric : suspect->metric) {
+    EXPECT_EQ(LabelValue(metric, "precision"), "bf16");
+    EXPECT_EQ(LabelValue(metric, "kernel"), "");  // per device and precision
+    EXPECT_TRUE(by_uuid.emplace(LabelValue(metric, "uuid"), metric.gauge.value).second);
+  }
+  EXPECT_EQ(by_uuid["GPU-00000000"], 1);
+  EXPECT_EQ(by_uuid["GPU-00000001"], 0);
+  EXPECT_EQ(by_uuid.count("GPU-00000002"), 0u);
 }
 
 }  // namespace

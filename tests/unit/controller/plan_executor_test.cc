@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "api/group_version.h"
 #include "common/strings.h"
 #include "tests/unit/controller/pool_fixtures.h"
 #include "tests/unit/kube/fake_api_client.h"
@@ -63,18 +64,18 @@ class PlanExecutorTest : public ::testing::Test {
   void SetUp() override {
     for (int i = 1; i <= 3; ++i) {
       ASSERT_TRUE(api_->Create(kube::kNodes, "", NodeObject(StrCat("n", i), "a")).ok());
-      ASSERT_TRUE(api_->Create(kube::kComputeNodes, "", ComputeNodeObject(StrCat("n", i))).ok());
+      ASSERT_TRUE(api_->Create(api::kComputeNodes, "", ComputeNodeObject(StrCat("n", i))).ok());
     }
   }
 
   ClusterSnapshot Snapshot() {
-    return SnapshotFromObjects(api_->Objects(kube::kComputePools), api_->Objects(kube::kNodes),
-                               api_->Objects(kube::kComputeNodes));
+    return SnapshotFromObjects(api_->Objects(api::kComputePools), api_->Objects(kube::kNodes),
+                               api_->Objects(api::kComputeNodes));
   }
   PoolPlan Plan() { return PlanPools(Snapshot(), fixtures::T0(), PlannerConfig{}); }
   Json Node(std::string_view name) { return *api_->Peek(kube::kNodes, "", name); }
   Json Pool(std::string_view ns, std::string_view name) {
-    return api_->Peek(kube::kComputePools, ns, name).value_or(Json());
+    return api_->Peek(api::kComputePools, ns, name).value_or(Json());
   }
 
   std::shared_ptr<FakeApiClient> api_ = std::make_shared<FakeApiClient>();
@@ -83,7 +84,7 @@ class PlanExecutorTest : public ::testing::Test {
 };
 
 TEST_F(PlanExecutorTest, BindsWritesStatusAndConvergesToAnEmptyPlan) {
-  ASSERT_TRUE(api_->Create(kube::kComputePools, "team-a", PoolObject("team-a", "train", 16)).ok());
+  ASSERT_TRUE(api_->Create(api::kComputePools, "team-a", PoolObject("team-a", "train", 16)).ok());
   ExecutionResult result = executor_.Execute(Plan());
   EXPECT_TRUE(result.Complete()) << result.first_error;
   EXPECT_EQ(result.node_writes, 2);
@@ -114,7 +115,7 @@ TEST_F(PlanExecutorTest, BindsWritesStatusAndConvergesToAnEmptyPlan) {
 }
 
 TEST_F(PlanExecutorTest, ConflictOnANodeLeavesStatusAndEventsForTheNextPlan) {
-  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("t", "p", 16)).ok());
+  ASSERT_TRUE(api_->Create(api::kComputePools, "t", PoolObject("t", "p", 16)).ok());
   PoolPlan plan = Plan();
   // Someone else writes n1 after the plan read it.
   Json n1 = Node("n1");
@@ -136,7 +137,7 @@ TEST_F(PlanExecutorTest, ConflictOnANodeLeavesStatusAndEventsForTheNextPlan) {
 }
 
 TEST_F(PlanExecutorTest, NoNodeIsBoundBeforeTheFinalizerIsWritten) {
-  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("t", "p", 8)).ok());
+  ASSERT_TRUE(api_->Create(api::kComputePools, "t", PoolObject("t", "p", 8)).ok());
   api_->InjectError(FakeApiClient::Verb::kPatch, UnavailableError("etcd leader changed"), 1,
                     "computepools.zhisuan.io");
   ExecutionResult result = executor_.Execute(Plan());
@@ -147,10 +148,10 @@ TEST_F(PlanExecutorTest, NoNodeIsBoundBeforeTheFinalizerIsWritten) {
 }
 
 TEST_F(PlanExecutorTest, DeletionUnbindsThenRemovesFinalizerAndThePoolGoes) {
-  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("t", "p", 8)).ok());
+  ASSERT_TRUE(api_->Create(api::kComputePools, "t", PoolObject("t", "p", 8)).ok());
   ASSERT_TRUE(executor_.Execute(Plan()).Complete());
   ASSERT_EQ(Node("n1")["metadata"]["labels"]["zhisuan.io/pool"], "t.p");
-  ASSERT_TRUE(api_->Delete(kube::kComputePools, "t", "p").ok());
+  ASSERT_TRUE(api_->Delete(api::kComputePools, "t", "p").ok());
   ASSERT_TRUE(Pool("t", "p").is_object()) << "the finalizer holds it";
 
   // An unbind that fails keeps the finalizer.
@@ -170,11 +171,11 @@ TEST_F(PlanExecutorTest, DeletionUnbindsThenRemovesFinalizerAndThePoolGoes) {
 // The bind's reply was lost (an API server restart), so the cache the plan came from never saw it:
 // removing the finalizer on that plan would leave n1 bound to a pool that no longer exists.
 TEST_F(PlanExecutorTest, FinalizerStaysWhileALiveNodeStillCarriesTheBinding) {
-  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("t", "p", 8)).ok());
+  ASSERT_TRUE(api_->Create(api::kComputePools, "t", PoolObject("t", "p", 8)).ok());
   ASSERT_TRUE(executor_.Execute(Plan()).Complete());
   const Json bound_n1 = Node("n1");
   ASSERT_EQ(bound_n1["metadata"]["labels"]["zhisuan.io/pool"], "t.p");
-  ASSERT_TRUE(api_->Delete(kube::kComputePools, "t", "p").ok());
+  ASSERT_TRUE(api_->Delete(api::kComputePools, "t", "p").ok());
 
   // A plan made from a cache in which n1 was never bound: nothing to unbind, so it only
   // removes the finalizer.
@@ -186,8 +187,8 @@ TEST_F(PlanExecutorTest, FinalizerStaysWhileALiveNodeStillCarriesTheBinding) {
     if (node["metadata"]["name"] == "n1") node = stale_n1;
   }
   const PoolPlan stale_plan =
-      PlanPools(SnapshotFromObjects(api_->Objects(kube::kComputePools), stale_nodes,
-                                    api_->Objects(kube::kComputeNodes)),
+      PlanPools(SnapshotFromObjects(api_->Objects(api::kComputePools), stale_nodes,
+                                    api_->Objects(api::kComputeNodes)),
                 fixtures::T0(), PlannerConfig{});
   ASSERT_TRUE(stale_plan.node_changes.empty());
   ASSERT_EQ(stale_plan.pool_changes.size(), 1u);
@@ -209,7 +210,7 @@ TEST_F(PlanExecutorTest, FinalizerStaysWhileALiveNodeStillCarriesTheBinding) {
 TEST_F(PlanExecutorTest, WarnsOnceAboutAnUndecodableComputeNode) {
   Json broken = ComputeNodeObject("n9");
   broken["status"]["accelerators"] = "many";
-  ASSERT_TRUE(api_->Create(kube::kComputeNodes, "", broken).ok());
+  ASSERT_TRUE(api_->Create(api::kComputeNodes, "", broken).ok());
   PoolPlan plan = Plan();
   EXPECT_TRUE(plan.Empty());
   executor_.Execute(plan);
@@ -221,9 +222,9 @@ TEST_F(PlanExecutorTest, WarnsOnceAboutAnUndecodableComputeNode) {
   EXPECT_EQ(events_.events[0].reason, "IgnoredComputeNode");
 
   // Rewritten but still broken: a new version is worth one new warning, and only one.
-  Json stored = *api_->Get(kube::kComputeNodes, "", "n9");
+  Json stored = *api_->Get(api::kComputeNodes, "", "n9");
   stored["status"]["accelerators"] = "still many";
-  ASSERT_TRUE(api_->UpdateStatus(kube::kComputeNodes, stored).ok());
+  ASSERT_TRUE(api_->UpdateStatus(api::kComputeNodes, stored).ok());
   executor_.Execute(Plan());
   executor_.Execute(Plan());
   EXPECT_EQ(events_.events.size(), 2u);

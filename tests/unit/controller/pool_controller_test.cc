@@ -9,6 +9,7 @@
 #include <functional>
 #include <thread>
 
+#include "api/group_version.h"
 #include "common/strings.h"
 #include "tests/unit/controller/pool_fixtures.h"
 #include "tests/unit/kube/fake_api_client.h"
@@ -70,9 +71,9 @@ class PoolControllerTest : public ::testing::Test {
 TEST_F(PoolControllerTest, NodeEventsReachTheirPoolAndWaitingPools) {
   for (const char* name : {"n1", "n2"}) {
     ASSERT_TRUE(api_->Create(kube::kNodes, "", NodeObject(name, true)).ok());
-    ASSERT_TRUE(api_->Create(kube::kComputeNodes, "", ComputeNodeObject(name)).ok());
+    ASSERT_TRUE(api_->Create(api::kComputeNodes, "", ComputeNodeObject(name)).ok());
   }
-  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("a", "2026-11-18T00:00:00Z")).ok());
+  ASSERT_TRUE(api_->Create(api::kComputePools, "t", PoolObject("a", "2026-11-18T00:00:00Z")).ok());
   PoolControllerOptions options;
   options.planner.health_grace = std::chrono::seconds(0);
   PoolController controller(api_, nullptr, nullptr, options);
@@ -89,9 +90,9 @@ TEST_F(PoolControllerTest, NodeEventsReachTheirPoolAndWaitingPools) {
       << Binding("n1") << " " << Binding("n2");
 
   // A second pool waits; a node that becomes usable reaches it without any pool event.
-  ASSERT_TRUE(api_->Create(kube::kComputePools, "t", PoolObject("b", "2026-11-18T01:00:00Z")).ok());
+  ASSERT_TRUE(api_->Create(api::kComputePools, "t", PoolObject("b", "2026-11-18T01:00:00Z")).ok());
   ASSERT_TRUE(Eventually([&] {
-    auto pool = api_->Peek(kube::kComputePools, "t", "b");
+    auto pool = api_->Peek(api::kComputePools, "t", "b");
     return pool && pool->value("/status/nodeCount"_json_pointer, -1) == 0;
   }));
   SetReady("n1", true);

@@ -12,6 +12,7 @@
 
 #include "api/quantity.h"
 #include "controller/reconcile/pool_planner.h"
+#include "tests/unit/controller/reconcile/test_snapshots.h"
 
 namespace zhisuan::controller::fixtures {
 

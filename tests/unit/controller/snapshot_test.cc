@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/controller/reconcile/test_snapshots.h"
+
 namespace zhisuan::controller {
 namespace {
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "api/group_version.h"
 #include "common/strings.h"
 #include "kube/store.h"
 
@@ -223,8 +224,8 @@ class FakeWatchStream final : public WatchStream {
 }  // namespace
 
 FakeApiClient::FakeApiClient()
-    : status_subresources_{ResourceName(kNodes), ResourceName(kPods), ResourceName(kComputeNodes),
-                           ResourceName(kComputePools)} {}
+    : status_subresources_{ResourceName(kNodes), ResourceName(kPods),
+                           ResourceName(api::kComputeNodes), ResourceName(api::kComputePools)} {}
 
 FakeApiClient::~FakeApiClient() {
   std::lock_guard lock(mu_);

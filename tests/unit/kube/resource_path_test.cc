@@ -6,6 +6,10 @@
 namespace zhisuan::kube {
 namespace {
 
+// Custom resources as a caller would describe them; the client itself knows no CRD group.
+const ResourceType kComputeNodes{"zhisuan.io", "v1alpha1", "computenodes", "ComputeNode", false};
+const ResourceType kComputePools{"zhisuan.io", "v1alpha1", "computepools", "ComputePool", true};
+
 TEST(ResourcePath, CoreAndNamedGroupsNamespacedAndClusterScoped) {
   EXPECT_EQ(*ResourcePath(kConfigMaps, "default", "cm"),
             "/api/v1/namespaces/default/configmaps/cm");

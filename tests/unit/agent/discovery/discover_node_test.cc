@@ -1,4 +1,8 @@
-#include <cstdlib>
+// Node discovery on the sysfs fixtures, with NVML through an in-test table (fake_nvml_table.h):
+// no library is loaded. The same discovery on the fake vendor libraries is tested in
+// tests/integration/agent/vendor_libraries/discover_node_test.cc.
+#include <string>
+#include <vector>
 
 #include "agent/discovery/amd/kfd_backend.h"
 #include "agent/discovery/ascend/dcmi_backend.h"
@@ -7,18 +11,16 @@
 #include "agent/discovery/pci/pci_backend.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/agent/discovery/fake_nvml_table.h"
 #include "tests/unit/agent/discovery/fixture_trees.h"
 
 namespace zhisuan::agent {
 namespace {
 
 using ::testing::SizeIs;
-using zhisuan::agent::testing::FakeDcmiPath;
-using zhisuan::agent::testing::FakeNvmlPath;
 using zhisuan::agent::testing::FixtureProcfs;
 using zhisuan::agent::testing::FixtureRoot;
 using zhisuan::agent::testing::FixtureSysfs;
-using zhisuan::agent::testing::OldFakeNvmlPath;
 
 DiscoveryOptions OptionsFor(const std::string& fixture) {
   DiscoveryOptions options;
@@ -36,17 +38,15 @@ const BackendResult* ResultOf(const NodeInventory& inventory, std::string_view b
   return nullptr;
 }
 
-class DiscoverNodeTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    unsetenv("FAKE_NVML_CONFIG");
-    unsetenv("FAKE_NVML_FAIL");
-    unsetenv("FAKE_NVML_EVENTS_FILE");
-    unsetenv("FAKE_DCMI_FAIL");
-    unsetenv("FAKE_DCMI_CARDS");
-    unsetenv("FAKE_DCMI_HEALTH_FILE");
+class DiscoverNodeTest : public ::testing::Test {};
+
+// The backends MakeDiscoveryBackends makes, with NVML on the in-test table.
+std::vector<DiscoveryBackendPtr> WithNvmlTable(std::vector<DiscoveryBackendPtr> backends) {
+  for (auto& backend : backends) {
+    if (backend->Name() == "nvml") backend = nvml::MakeNvmlBackend(nvml::testing::FakeNvml::Api());
   }
-};
+  return backends;
+}
 
 TEST_F(DiscoverNodeTest, MakesEveryBackend) {
   auto backends = MakeDiscoveryBackends(OptionsFor("cpu-only"));
@@ -56,9 +56,7 @@ TEST_F(DiscoverNodeTest, MakesEveryBackend) {
 }
 
 TEST_F(DiscoverNodeTest, NvmlSupersedesPciByBusId) {
-  DiscoveryOptions options = OptionsFor("h100-8x");
-  options.nvml_library = FakeNvmlPath();
-  auto backends = MakeDiscoveryBackends(options);
+  auto backends = WithNvmlTable(MakeDiscoveryBackends(OptionsFor("h100-8x")));
   NodeInventory inventory =
       DiscoverNode(backends, *FixtureSysfs("h100-8x"), *FixtureProcfs("h100-8x"));
   ASSERT_THAT(inventory.accelerators, SizeIs(8));  // not 16
@@ -86,49 +84,6 @@ TEST_F(DiscoverNodeTest, WithoutNvmlThePciScanStillReportsEightGpus) {
   const BackendResult* nvml = ResultOf(inventory, "nvml");
   ASSERT_NE(nvml, nullptr);
   EXPECT_EQ(nvml->status.code(), StatusCode::kUnavailable);
-}
-
-TEST_F(DiscoverNodeTest, PciFillsWhatAnOldNvmlCannotTell) {
-  DiscoveryOptions options = OptionsFor("h100-8x");
-  options.nvml_library = OldFakeNvmlPath();
-  auto backends = MakeDiscoveryBackends(options);
-  NodeInventory inventory =
-      DiscoverNode(backends, *FixtureSysfs("h100-8x"), *FixtureProcfs("h100-8x"));
-  ASSERT_THAT(inventory.accelerators, SizeIs(8));
-  EXPECT_EQ(inventory.accelerators[0].backend, "nvml");
-  EXPECT_EQ(inventory.accelerators[0].numa_node, 0);  // the old library has no NUMA call
-  EXPECT_EQ(inventory.accelerators[7].numa_node, 1);
-}
-
-TEST_F(DiscoverNodeTest, Mi300xAndAscendNodes) {
-  auto amd_backends = MakeDiscoveryBackends(OptionsFor("mi300x-8x"));
-  NodeInventory amd =
-      DiscoverNode(amd_backends, *FixtureSysfs("mi300x-8x"), *FixtureProcfs("mi300x-8x"));
-  ASSERT_THAT(amd.accelerators, SizeIs(8));
-  EXPECT_EQ(amd.accelerators[0].backend, "kfd");
-
-  DiscoveryOptions options = OptionsFor("ascend910b-8x");
-  options.dcmi_library = FakeDcmiPath();
-  auto ascend_backends = MakeDiscoveryBackends(options);
-  NodeInventory ascend = DiscoverNode(ascend_backends, *FixtureSysfs("ascend910b-8x"),
-                                      *FixtureProcfs("ascend910b-8x"));
-  ASSERT_THAT(ascend.accelerators, SizeIs(8));
-  for (size_t i = 0; i < 8; ++i) {
-    EXPECT_EQ(ascend.accelerators[i].backend, "dcmi");
-    EXPECT_EQ(ascend.accelerators[i].index, static_cast<int>(i));
-  }
-  EXPECT_EQ(ascend.accelerators[7].numa_node, 3);  // from the PCI scan
-}
-
-TEST_F(DiscoverNodeTest, VendorWithoutBusIdsSupersedesItsPciEntries) {
-  setenv("FAKE_DCMI_FAIL", "dcmi_get_device_pcie_info_v2", 1);
-  DiscoveryOptions options = OptionsFor("ascend910b-8x");
-  options.dcmi_library = FakeDcmiPath();
-  auto backends = MakeDiscoveryBackends(options);
-  NodeInventory inventory =
-      DiscoverNode(backends, *FixtureSysfs("ascend910b-8x"), *FixtureProcfs("ascend910b-8x"));
-  ASSERT_THAT(inventory.accelerators, SizeIs(8));  // not 8 from DCMI plus 8 from PCI
-  EXPECT_EQ(inventory.accelerators[0].uuid, "ascend-0");
 }
 
 TEST_F(DiscoverNodeTest, MixedNodeSortedByVendorAndCpuOnlyNode) {

@@ -7,6 +7,7 @@
 #include "agent/publish/compute_node_status.h"
 #include "agent/publish/node_labels.h"
 #include "agent/publish/publish_planner.h"
+#include "api/group_version.h"
 #include "tests/unit/agent/kubernetes/inventories.h"
 #include "tests/unit/kube/fake_api_client.h"
 
@@ -237,7 +238,7 @@ TEST_F(PublisherTest, WritesOnceThenOnlyOnChangeAndNothingAfterARestart) {
   auto first = publisher.Publish(Desired(state));
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(*first, 3);  // labels, ComputeNode with owner, status
-  auto stored = server_->Peek(kube::kComputeNodes, "", "gpu-node-1");
+  auto stored = server_->Peek(api::kComputeNodes, "", "gpu-node-1");
   ASSERT_TRUE(stored);
   EXPECT_EQ((*stored)["status"]["acceleratorCount"], 8);
   EXPECT_EQ((*stored)["metadata"]["ownerReferences"][0]["uid"],
@@ -258,7 +259,7 @@ TEST_F(PublisherTest, WritesOnceThenOnlyOnChangeAndNothingAfterARestart) {
   // A health change is exactly one status write.
   state.devices[2].health = Unhealthy(HealthReason::kDeviceLost);
   EXPECT_EQ(restarted.Publish(Desired(state)).value_or(-1), 1);
-  EXPECT_EQ(server_->Peek(kube::kComputeNodes, "", "gpu-node-1")
+  EXPECT_EQ(server_->Peek(api::kComputeNodes, "", "gpu-node-1")
                 .value()["status"]["healthyAcceleratorCount"],
             7);
   EXPECT_EQ(Writes(), 4);
@@ -275,7 +276,7 @@ TEST_F(PublisherTest, AFailedWriteIsRetriedAfterReadingTheServerAgain) {
   auto retried = publisher.Publish(Desired(state));
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(server_->CallCount(kube::FakeApiClient::Verb::kGet), gets + 2);
-  EXPECT_TRUE(server_->Peek(kube::kComputeNodes, "", "gpu-node-1"));
+  EXPECT_TRUE(server_->Peek(api::kComputeNodes, "", "gpu-node-1"));
   EXPECT_EQ(publisher.Publish(Desired(state)).value_or(-1), 0);
 }
 

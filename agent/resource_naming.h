@@ -1,4 +1,9 @@
 #pragma once
+// Lives beside device.h, not under deviceplugin/ or publish/: both of those folders name resources
+// (the plugin registers one socket per name, the Node status advertiser counts per name), and
+// siblings must not lean on each other. The naming depends only on the device model, so it stands
+// on the same layer as the model itself.
+//
 // Extended-resource names under which the agent advertises accelerators to Kubernetes. By default
 // the name each vendor's own device plugin uses, so workloads written for that plugin
 // (`resources.limits: nvidia.com/gpu: 8`) schedule unchanged. With a prefix (--resource-prefix

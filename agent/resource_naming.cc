@@ -1,4 +1,4 @@
-#include "agent/deviceplugin/resource_naming.h"
+#include "agent/resource_naming.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "agent/discovery/dynamic_library.h"
+#include "common/dynamic_library.h"
 
 #include <dlfcn.h>
 
@@ -6,7 +6,7 @@
 
 #include "common/strings.h"
 
-namespace zhisuan::agent {
+namespace zhisuan {
 
 StatusOr<DynamicLibrary> DynamicLibrary::Open(const std::string& path) {
   // RTLD_LOCAL keeps two vendors' libraries from resolving each other's symbols.
@@ -40,4 +40,4 @@ void* DynamicLibrary::FindRaw(const char* name) const {
   return dlsym(handle_, name);
 }
 
-}  // namespace zhisuan::agent
+}  // namespace zhisuan

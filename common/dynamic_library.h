@@ -1,13 +1,15 @@
 #pragma once
 // A vendor library opened at run time with dlopen. Vendor libraries are never linked: the agent
 // image must start on nodes that lack them, and an old driver's library may lack newer symbols.
+// In common/ because more than one part of the agent opens one (discovery's NVML and DCMI
+// backends, the CUDA FLOPS probe), and none of them should own the handle type for the others.
 
 #include <string>
 #include <string_view>
 
 #include "common/status.h"
 
-namespace zhisuan::agent {
+namespace zhisuan {
 
 // Owns one dlopen handle and closes it on destruction. Move-only.
 class DynamicLibrary {
@@ -39,4 +41,4 @@ class DynamicLibrary {
   std::string path_;
 };
 
-}  // namespace zhisuan::agent
+}  // namespace zhisuan

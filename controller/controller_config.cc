@@ -1,0 +1,165 @@
+#include "controller/controller_config.h"
+
+#include <chrono>
+#include <functional>
+#include <limits>
+#include <optional>
+
+#include "common/flags.h"
+#include "common/strings.h"
+
+namespace zhisuan::controller {
+namespace {
+
+constexpr char kUsage[] = R"(Usage: zhisuan-controller [flags]
+  --kubeconfig=PATH                  kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --context=NAME                     kubeconfig context
+  --workers=N                        concurrent reconciles (default 2)
+  --leader-elect=true|false          elect a leader on a Lease (default true)
+  --leader-election-namespace=NS     Lease namespace (default $POD_NAMESPACE or zhisuan-system)
+  --leader-election-id=NAME          Lease name (default zhisuan-controller)
+  --metrics-address=HOST:PORT        /metrics, /healthz, /readyz (default :8080; "0" disables)
+  --carbon-grace=DURATION            how long a member may be out of carbon policy (default 10m)
+  --carbon-free-ratio-margin=X       ratio below the policy that evicts at once (default 0.1)
+  --carbon-intensity-margin=X        gCO2e/kWh above the policy that evicts at once (default 50)
+  --health-grace=DURATION            how long a member may be NotReady (default 60s)
+  --v=N                              log verbosity
+DURATION: 500ms, 90s, 10m, 1h, or a bare number of seconds; grace periods count whole seconds,
+so a fraction rounds up. BOOL: true, false, 1 or 0.
+)";
+
+// Applies one flag's value to the config; errors say what is wrong with the value, and the caller
+// names the flag.
+using ApplyFn = std::function<Status(ControllerConfig&, std::string_view value)>;
+
+Status NotEmpty(std::string& field, std::string_view value) {
+  if (value.empty()) return InvalidArgumentError("must not be empty");
+  field = std::string(value);
+  return OkStatus();
+}
+
+// The planner counts whole seconds; rounding up never makes a grace period shorter than asked.
+Status GracePeriod(std::chrono::seconds& field, std::string_view value) {
+  ZHISUAN_ASSIGN_OR_RETURN(std::chrono::milliseconds duration, ParseDurationValue(value));
+  field = std::chrono::ceil<std::chrono::seconds>(duration);
+  return OkStatus();
+}
+
+Status Margin(double& field, std::string_view value, std::optional<double> max) {
+  auto margin = ParseDouble(value);
+  if (!margin || *margin < 0 || (max && *margin > *max)) {
+    return InvalidArgumentError(max ? "must be between 0 and 1" : "must be a non-negative number");
+  }
+  field = *margin;
+  return OkStatus();
+}
+
+struct Flag {
+  std::string_view name;
+  ApplyFn apply;
+};
+
+const std::vector<Flag>& Flags() {
+  static const std::vector<Flag> flags = {
+      {"kubeconfig",
+       [](ControllerConfig& c, std::string_view v) {
+         c.kubeconfig = std::string(v);
+         return OkStatus();
+       }},
+      {"context",
+       [](ControllerConfig& c, std::string_view v) {
+         c.context = std::string(v);
+         return OkStatus();
+       }},
+      {"workers",
+       [](ControllerConfig& c, std::string_view v) {
+         auto workers = ParseInt64(v);
+         if (!workers || *workers < 1 || *workers > 64) {
+           return InvalidArgumentError("must be between 1 and 64");
+         }
+         c.workers = static_cast<int>(*workers);
+         return OkStatus();
+       }},
+      {"leader-elect",
+       [](ControllerConfig& c, std::string_view v) -> Status {
+         ZHISUAN_ASSIGN_OR_RETURN(c.leader_elect, ParseBoolValue(v));
+         return OkStatus();
+       }},
+      {"leader-election-namespace",
+       [](ControllerConfig& c, std::string_view v) { return NotEmpty(c.lease_namespace, v); }},
+      {"leader-election-id",
+       [](ControllerConfig& c, std::string_view v) { return NotEmpty(c.lease_name, v); }},
+      {"metrics-address",
+       [](ControllerConfig& c, std::string_view v) {
+         c.metrics_address = std::string(v);
+         return OkStatus();
+       }},
+      {"carbon-grace", [](ControllerConfig& c,
+                          std::string_view v) { return GracePeriod(c.planner.carbon_grace, v); }},
+      {"health-grace", [](ControllerConfig& c,
+                          std::string_view v) { return GracePeriod(c.planner.health_grace, v); }},
+      {"carbon-free-ratio-margin",
+       [](ControllerConfig& c, std::string_view v) {
+         return Margin(c.planner.carbon_free_ratio_margin, v, 1.0);
+       }},
+      {"carbon-intensity-margin",
+       [](ControllerConfig& c, std::string_view v) {
+         return Margin(c.planner.carbon_intensity_margin, v, std::nullopt);
+       }},
+      {"v",
+       [](ControllerConfig& c, std::string_view v) {
+         auto verbosity = ParseInt64(v);
+         if (!verbosity || *verbosity < 0 || *verbosity > std::numeric_limits<int>::max()) {
+           return InvalidArgumentError("must be a non-negative integer");
+         }
+         c.verbosity = static_cast<int>(*verbosity);
+         return OkStatus();
+       }},
+  };
+  return flags;
+}
+
+const Flag* FindFlag(std::string_view name) {
+  for (const Flag& flag : Flags()) {
+    if (flag.name == name) return &flag;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+StatusOr<ControllerConfig> ParseControllerFlags(const std::vector<std::string>& args,
+                                                std::string_view pod_namespace) {
+  ControllerConfig config;
+  if (!pod_namespace.empty()) config.lease_namespace = std::string(pod_namespace);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      config.print_help = true;
+      return config;
+    }
+    // --version, like --help, answers and exits (the image test and support bundles ask it).
+    if (arg == "--version") {
+      config.print_version = true;
+      return config;
+    }
+    const std::optional<FlagArgument> argument = SplitFlagArgument(arg);
+    if (!argument) return InvalidArgumentError(StrCat("unexpected argument ", arg));
+    const Flag* flag = FindFlag(argument->name);
+    if (flag == nullptr) {
+      return InvalidArgumentError(StrCat("unknown flag --", argument->name, "\n", kUsage));
+    }
+    std::optional<std::string_view> value = argument->value;
+    // --leader-elect is boolean: alone it means true and never takes the next argument.
+    if (!value && flag->name == "leader-elect") value = "true";
+    if (!value && i + 1 < args.size()) value = args[++i];
+    if (!value) return InvalidArgumentError(StrCat("--", flag->name, " needs a value"));
+    Status applied = flag->apply(config, *value);
+    if (!applied.ok()) return applied.Annotate(StrCat("--", flag->name, "=", *value));
+  }
+  return config;
+}
+
+std::string ControllerUsage() { return kUsage; }
+
+}  // namespace zhisuan::controller

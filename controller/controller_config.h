@@ -1,0 +1,41 @@
+#pragma once
+// zhisuan-controller's command line: every flag, its default and its validation, apart from the
+// binary so the parser is unit-tested (tests/unit/controller/controller_config_test.cc). Values
+// use the shared grammar of common/flags.h, so a duration or boolean is spelled as for the agent.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "controller/reconcile/pool_planner.h"
+
+namespace zhisuan::controller {
+
+struct ControllerConfig {
+  std::string kubeconfig;  // "" tries $KUBECONFIG, in-cluster, ~/.kube/config
+  std::string context;
+  int workers = 2;
+  bool leader_elect = true;
+  std::string lease_namespace = "zhisuan-system";  // or $POD_NAMESPACE
+  std::string lease_name = "zhisuan-controller";
+  std::string metrics_address = ":8080";  // "0" turns the endpoint off
+  PlannerConfig planner;
+  int verbosity = 0;
+
+  // Answer and exit: --help (or -h) and --version stop parsing where they stand, so flags after
+  // them are not checked (what the binary has always done).
+  bool print_help = false;
+  bool print_version = false;
+};
+
+// Parses argv without argv[0]. `pod_namespace` is $POD_NAMESPACE, the Lease namespace unless
+// --leader-election-namespace says otherwise ("" keeps zhisuan-system). Flags take --name=value
+// or --name value; --leader-elect alone means true. Errors name the flag and the value, and an
+// unknown flag's error carries the usage.
+StatusOr<ControllerConfig> ParseControllerFlags(const std::vector<std::string>& args,
+                                                std::string_view pod_namespace = "");
+
+std::string ControllerUsage();
+
+}  // namespace zhisuan::controller

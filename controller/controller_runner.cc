@@ -1,0 +1,233 @@
+#include "controller/controller_runner.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "common/log.h"
+#include "common/strings.h"
+#include "controller/api_request_metrics.h"
+#include "controller/controller_metrics.h"
+#include "controller/plan_executor.h"
+#include "controller/pool_controller.h"
+#include "kube/config.h"
+#include "kube/event_recorder.h"
+#include "kube/rest_client.h"
+
+namespace zhisuan::controller {
+
+ControllerRunLoop::ControllerRunLoop(ReconcileWorkers& workers, bool leader_elect,
+                                     std::string lease, RunLoopHooks hooks)
+    : workers_(workers),
+      leader_elect_(leader_elect),
+      lease_(std::move(lease)),
+      hooks_(std::move(hooks)),
+      leading_(!leader_elect) {}
+
+kube::LeaderCallbacks ControllerRunLoop::LeaderCallbacks() {
+  kube::LeaderCallbacks callbacks;
+  callbacks.on_started_leading = [this] { OnStartedLeading(); };
+  callbacks.on_stopped_leading = [this] { OnStoppedLeading(); };
+  return callbacks;
+}
+
+void ControllerRunLoop::OnStartedLeading() {
+  ZLOG(Info) << "leading (Lease " << lease_ << ")";
+  if (hooks_.set_leader) hooks_.set_leader(true);
+  // Whichever of leading and synced comes last starts the workers; StartWorkers is idempotent, so
+  // the two racing to start them is harmless.
+  leading_.store(true);
+  if (workers_.HasSynced()) workers_.StartWorkers();
+}
+
+void ControllerRunLoop::OnStoppedLeading() {
+  if (hooks_.set_leader) hooks_.set_leader(false);
+  if (shutting_down_.load()) return;
+  ZLOG(Error) << "lost leadership; exiting";
+  if (hooks_.exit_on_lost_leadership) {
+    hooks_.exit_on_lost_leadership();
+  } else {
+    std::_Exit(1);
+  }
+}
+
+void ControllerRunLoop::WaitForCachesThenStart() {
+  while (!shutting_down_.load() && !workers_.WaitForSync(std::chrono::milliseconds(500))) {
+  }
+  if (shutting_down_.load()) return;
+  ZLOG(Info) << "caches synced";
+  if (hooks_.mark_ready) hooks_.mark_ready();
+  if (!leader_elect_ && hooks_.set_leader) hooks_.set_leader(true);
+  if (leading_.load()) workers_.StartWorkers();
+}
+
+void ControllerRunLoop::Run(LeadershipCampaign* campaign,
+                            const std::function<void()>& wait_for_stop) {
+  if (campaign != nullptr) campaign->Start();
+  std::thread sync_waiter([this] { WaitForCachesThenStart(); });
+  wait_for_stop();
+  shutting_down_.store(true);
+  sync_waiter.join();
+  if (campaign != nullptr) campaign->Stop();  // releases the Lease so a successor takes over
+  workers_.Stop();
+}
+
+namespace {
+
+class EmptyCollectable final : public prometheus::Collectable {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override { return {}; }
+};
+
+class PoolControllerWorkers final : public ReconcileWorkers {
+ public:
+  explicit PoolControllerWorkers(PoolController& controller) : controller_(controller) {}
+  bool WaitForSync(std::chrono::milliseconds timeout) override {
+    return controller_.WaitForSync(timeout);
+  }
+  bool HasSynced() override { return controller_.HasSynced(); }
+  void StartWorkers() override { controller_.StartWorkers(); }
+  void Stop() override { controller_.Stop(); }
+
+ private:
+  PoolController& controller_;
+};
+
+class ElectorCampaign final : public LeadershipCampaign {
+ public:
+  explicit ElectorCampaign(std::unique_ptr<kube::LeaderElector> elector)
+      : elector_(std::move(elector)) {}
+  void Start() override { elector_->Start(); }
+  void Stop() override { elector_->Stop(); }
+
+ private:
+  std::unique_ptr<kube::LeaderElector> elector_;
+};
+
+}  // namespace
+
+struct MetricsEndpoint::Impl {
+  prometheus::Exposer exposer;
+  std::shared_ptr<EmptyCollectable> healthy = std::make_shared<EmptyCollectable>();
+  std::shared_ptr<EmptyCollectable> ready = std::make_shared<EmptyCollectable>();
+  explicit Impl(const std::string& address) : exposer(address) {}
+};
+
+StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Create(
+    std::string_view address, std::shared_ptr<prometheus::Registry> registry) {
+  std::string bind(address);
+  if (StartsWith(bind, ":")) bind = "0.0.0.0" + bind;
+  try {
+    auto impl = std::make_unique<Impl>(bind);
+    impl->exposer.RegisterCollectable(registry, "/metrics");
+    impl->exposer.RegisterCollectable(impl->healthy, "/healthz");
+    return std::unique_ptr<MetricsEndpoint>(new MetricsEndpoint(std::move(impl)));
+  } catch (const std::exception& error) {
+    return InvalidArgumentError(error.what());
+  }
+}
+
+MetricsEndpoint::MetricsEndpoint(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MetricsEndpoint::~MetricsEndpoint() = default;
+
+void MetricsEndpoint::MarkReady() { impl_->exposer.RegisterCollectable(impl_->ready, "/readyz"); }
+
+int MetricsEndpoint::port() const {
+  const auto ports = impl_->exposer.GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+StatusOr<ApiClients> ConnectToApiServer(const ControllerConfig& config) {
+  auto resolved = kube::ResolveClientConfig(config.kubeconfig, config.context);
+  if (!resolved.ok()) return resolved.status().Annotate("--kubeconfig");
+  ApiClients clients;
+  auto client = kube::NewRestClient(*resolved);
+  if (!client.ok()) return client.status().Annotate("API client");
+  clients.client = *client;
+  if (!config.leader_elect) return clients;
+  // Leader election talks through its own client: one attempt per request (the elector retries
+  // every retry period itself), timed out at the renew deadline. Through the shared client (30 s
+  // timeout, 5 attempts) a renewal stuck on a stalled API server or a half-open connection
+  // blocked far past the Lease's 15 s duration, so this replica went on believing it led while a
+  // standby could take the Lease (found by tests/integration/faults,
+  // ApiServerFrozenFor30Seconds). client-go bounds each renewal by the renew deadline likewise.
+  kube::ClientConfig election_config = *resolved;
+  election_config.request_timeout =
+      std::chrono::duration_cast<std::chrono::seconds>(kube::LeaderElectionConfig{}.renew_deadline);
+  election_config.max_attempts = 1;
+  auto election_client = kube::NewRestClient(election_config);
+  if (!election_client.ok()) return election_client.status().Annotate("API client");
+  clients.election_client = *election_client;
+  return clients;
+}
+
+std::string ControllerIdentity() {
+  if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') return pod;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  std::random_device random;
+  return StrCat(host, "_", std::to_string(random() % 1000000));
+}
+
+int RunController(const ControllerConfig& config, const ApiClients& clients,
+                  const std::string& identity, const std::function<void()>& wait_for_stop) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  ControllerMetrics metrics(registry);
+  // Every request below is counted by verb and resource (API cost per reconcile, no relists).
+  kube::ApiClientPtr counted_client =
+      std::make_shared<CountingApiClient>(clients.client, *registry);
+  std::unique_ptr<MetricsEndpoint> endpoint;
+  if (config.metrics_address != "0") {
+    auto created = MetricsEndpoint::Create(config.metrics_address, registry);
+    if (!created.ok()) {
+      std::cerr << "zhisuan-controller: --metrics-address=" << config.metrics_address << ": "
+                << created.status().message() << "\n";
+      return 2;
+    }
+    endpoint = std::move(created).value();
+  }
+
+  kube::EventRecorder recorder(counted_client, "zhisuan-controller", identity);
+  RecorderEventSink events(recorder);
+  PoolControllerOptions options;
+  options.workers = config.workers;
+  options.planner = config.planner;
+  PoolController controller(counted_client, &events, &metrics, options);
+  controller.StartInformers();
+  ZLOG(Info) << "zhisuan-controller " << identity << " starting; waiting for caches";
+
+  PoolControllerWorkers workers(controller);
+  RunLoopHooks hooks;
+  hooks.set_leader = [&metrics](bool leading) { metrics.SetLeader(leading); };
+  hooks.mark_ready = [&endpoint] {
+    if (endpoint) endpoint->MarkReady();
+  };
+  ControllerRunLoop loop(workers, config.leader_elect,
+                         StrCat(config.lease_namespace, "/", config.lease_name), std::move(hooks));
+  std::unique_ptr<ElectorCampaign> campaign;
+  if (config.leader_elect) {
+    kube::LeaderElectionConfig election;
+    election.lease_namespace = config.lease_namespace;
+    election.lease_name = config.lease_name;
+    election.identity = identity;
+    auto elector = kube::LeaderElector::Create(
+        std::make_shared<CountingApiClient>(clients.election_client, *registry), election,
+        loop.LeaderCallbacks());
+    if (!elector.ok()) {
+      std::cerr << "zhisuan-controller: --leader-election-id: " << elector.status().message()
+                << "\n";
+      return 2;
+    }
+    campaign = std::make_unique<ElectorCampaign>(std::move(elector).value());
+  }
+  loop.Run(campaign.get(), wait_for_stop);
+  recorder.Stop();
+  return 0;
+}
+
+}  // namespace zhisuan::controller

@@ -1,0 +1,128 @@
+#pragma once
+// zhisuan-controller's run loop, apart from main.cc so its sequencing is unit-tested
+// (tests/unit/controller/controller_runner_test.cc):
+//   - informers run on every replica; reconcile workers start once this replica leads AND the
+//     caches have synced, whichever comes last (workers started earlier would plan from partial
+//     caches); without --leader-elect the replica leads from the start;
+//   - /readyz answers once the caches have synced;
+//   - losing leadership while running exits the process (another replica may be writing already;
+//     stopping mid-plan is safe since every write is conditional, carrying on is not);
+//   - on a stop signal: the sync wait ends, the Lease is released (so a successor takes over at
+//     once), then the workers and informers stop. The workers stop after the release, as they
+//     always have (issue 15 kept the order); writes are conditional on the resourceVersion
+//     read, which bounds what a write straggling past the release can do.
+
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "controller/controller_config.h"
+#include "kube/client.h"
+#include "kube/leader_election.h"
+
+namespace zhisuan::controller {
+
+// What the run loop starts and stops: PoolController in the binary, a recording fake in tests.
+class ReconcileWorkers {
+ public:
+  virtual ~ReconcileWorkers() = default;
+  virtual bool WaitForSync(std::chrono::milliseconds timeout) = 0;
+  virtual bool HasSynced() = 0;
+  virtual void StartWorkers() = 0;  // idempotent
+  virtual void Stop() = 0;
+};
+
+// A bid for leadership (kube::LeaderElector in the binary). Start returns at once; Stop releases
+// the Lease if held and calls the on_stopped_leading callback.
+class LeadershipCampaign {
+ public:
+  virtual ~LeadershipCampaign() = default;
+  virtual void Start() = 0;
+  virtual void Stop() = 0;
+};
+
+// What the run loop reports to the rest of the process.
+struct RunLoopHooks {
+  std::function<void(bool leading)> set_leader;  // the zhisuan_controller leader gauge
+  std::function<void()> mark_ready;              // /readyz answers from now on
+  // Leadership lost while not shutting down. Default: log and _Exit(1), so the restart contends
+  // afresh.
+  std::function<void()> exit_on_lost_leadership;
+};
+
+// Sequences the workers against leadership, cache sync and shutdown; see the header comment.
+class ControllerRunLoop {
+ public:
+  // `lease` ("namespace/name") is for the log only. `workers` must outlive the loop.
+  ControllerRunLoop(ReconcileWorkers& workers, bool leader_elect, std::string lease,
+                    RunLoopHooks hooks);
+  ControllerRunLoop(const ControllerRunLoop&) = delete;
+  ControllerRunLoop& operator=(const ControllerRunLoop&) = delete;
+
+  // Callbacks for the LeaderElector that `campaign` wraps (called on the elector's thread).
+  kube::LeaderCallbacks LeaderCallbacks();
+
+  // Starts `campaign` (null without leader election) and the wait for the caches, blocks in
+  // `wait_for_stop` (main: sigwait), then shuts down in the order of the header comment.
+  void Run(LeadershipCampaign* campaign, const std::function<void()>& wait_for_stop);
+
+ private:
+  void OnStartedLeading();
+  void OnStoppedLeading();
+  // Waits for the caches, but not for ever: a stop signal still stops the process promptly.
+  void WaitForCachesThenStart();
+
+  ReconcileWorkers& workers_;
+  const bool leader_elect_;
+  const std::string lease_;
+  const RunLoopHooks hooks_;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> leading_;
+};
+
+// /metrics, /healthz and /readyz on one port. prometheus-cpp's Exposer serves only collectables,
+// so the health endpoints are collectables that collect nothing (200, empty body). /readyz is
+// registered by MarkReady; before that it answers 404, which a readiness probe treats as not ready.
+class MetricsEndpoint {
+ public:
+  // `address` is HOST:PORT or :PORT (all interfaces). Errors name neither flag nor binary.
+  static StatusOr<std::unique_ptr<MetricsEndpoint>> Create(
+      std::string_view address, std::shared_ptr<prometheus::Registry> registry);
+  ~MetricsEndpoint();
+  void MarkReady();
+  // The bound port (for tests binding port 0).
+  int port() const;
+
+ private:
+  struct Impl;
+  explicit MetricsEndpoint(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The clients the controller talks through, before request counting is added.
+struct ApiClients {
+  kube::ApiClientPtr client;
+  // Leader election's own client: one attempt per request, timed out at the renew deadline (see
+  // ConnectToApiServer). Null when --leader-elect=false.
+  kube::ApiClientPtr election_client;
+};
+
+// Resolves the kubeconfig and builds the clients. Errors start with what is at fault
+// ("--kubeconfig: ...", "API client: ...").
+StatusOr<ApiClients> ConnectToApiServer(const ControllerConfig& config);
+
+// $POD_NAME, else the hostname and a random suffix: unique per candidate for the Lease.
+std::string ControllerIdentity();
+
+// Runs the controller until `wait_for_stop` returns; the process exit code (errors are written to
+// stderr, naming the flag at fault).
+int RunController(const ControllerConfig& config, const ApiClients& clients,
+                  const std::string& identity, const std::function<void()>& wait_for_stop);
+
+}  // namespace zhisuan::controller

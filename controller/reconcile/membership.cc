@@ -1,0 +1,197 @@
+#include "controller/reconcile/membership.h"
+
+#include <algorithm>
+
+#include "common/strings.h"
+#include "controller/reconcile/messages.h"
+
+namespace zhisuan::controller::stages {
+namespace {
+
+using std::chrono::seconds;
+
+// Checks `energy` against the pool's carbon policy. Admission wants the policy met exactly;
+// eviction without grace only beyond the configured margins, so a node hovering at a threshold
+// does not churn the pool.
+void FitCarbon(const api::ComputePoolSpec& spec, const PlannerConfig& config,
+               const api::EnergyStatus& energy, NodeFit& fit) {
+  fit.carbon_ok = true;
+  std::vector<std::string> details;
+  if (spec.min_carbon_free_ratio) {
+    const double min = *spec.min_carbon_free_ratio;
+    if (!energy.carbon_free_ratio) {
+      fit.carbon_ok = false;
+      fit.carbon_far = true;  // unknown energy never meets a policy
+      details.push_back("reports no carbon-free ratio");
+    } else if (*energy.carbon_free_ratio < min) {
+      fit.carbon_ok = false;
+      fit.carbon_far =
+          fit.carbon_far || *energy.carbon_free_ratio < min - config.carbon_free_ratio_margin;
+      details.push_back(StrCat("carbon-free ratio ", FormatNumber(*energy.carbon_free_ratio), " < ",
+                               FormatNumber(min)));
+    }
+  }
+  if (spec.max_intensity) {
+    const double max = *spec.max_intensity;
+    if (!energy.carbon_intensity) {
+      fit.carbon_ok = false;
+      fit.carbon_far = true;
+      details.push_back("reports no carbon intensity");
+    } else if (*energy.carbon_intensity > max) {
+      fit.carbon_ok = false;
+      fit.carbon_far =
+          fit.carbon_far || *energy.carbon_intensity > max + config.carbon_intensity_margin;
+      details.push_back(StrCat("carbon intensity ", FormatNumber(*energy.carbon_intensity), " > ",
+                               FormatNumber(max), " gCO2e/kWh"));
+    }
+  }
+  fit.carbon_detail = StrJoin(details, ", ");
+}
+
+// Hard faults: an operator or the tenant changed something; no grace. "" when there is none.
+std::string HardFault(const NodeFit& fit) {
+  const NodeInfo& node = *fit.node;
+  if (node.deleting) return "node is being deleted";
+  if (node.unschedulable) return "node is cordoned";
+  if (fit.compute_node == nullptr) return "node has no ComputeNode";
+  if (fit.matching == 0) return "no accelerators match spec.accelerator";
+  if (!fit.selected) return "node no longer matches spec.nodeSelector";
+  if (!fit.carbon_ok && fit.carbon_far) {
+    return StrCat("out of carbon policy: ", fit.carbon_detail);
+  }
+  return "";
+}
+
+}  // namespace
+
+Exclusion NodeFit::AdmissionExclusion() const {
+  if (!Schedulable()) return Exclusion::kNotReady;
+  if (compute_node == nullptr) return Exclusion::kNoComputeNode;
+  if (capacity <= 0) return Exclusion::kNoMatchingAccelerators;
+  if (!selected) return Exclusion::kSelector;
+  if (!carbon_ok) return Exclusion::kCarbon;
+  return Exclusion::kNone;
+}
+
+bool AcceleratorMatches(const api::ComputePoolSpec& spec, const api::AcceleratorStatus& device) {
+  if (!spec.vendor.empty() && device.vendor != spec.vendor) return false;
+  if (!spec.products.empty() && std::find(spec.products.begin(), spec.products.end(),
+                                          device.product) == spec.products.end()) {
+    return false;
+  }
+  return true;
+}
+
+NodeFit Fit(const api::ComputePoolSpec& spec, const PlannerConfig& config, const NodeInfo& node,
+            const api::ComputeNode* compute_node) {
+  NodeFit fit;
+  fit.node = &node;
+  fit.compute_node = compute_node;
+  fit.selected = spec.node_selector.Matches(node.labels);
+  if (compute_node == nullptr) return fit;
+  for (const auto& device : compute_node->status.accelerators) {
+    if (!AcceleratorMatches(spec, device)) continue;
+    ++fit.matching;
+    if (!device.healthy) {
+      fit.unhealthy_reasons.push_back(device.reason.empty() ? "unhealthy" : device.reason);
+      continue;
+    }
+    ++fit.healthy_matching;
+    fit.capacity += spec.accelerators ? 1.0 : api::At(device.peak_flops, spec.precision);
+  }
+  FitCarbon(spec, config, compute_node->status.energy, fit);
+  return fit;
+}
+
+MemberState AssessMember(const NodeFit& fit, const PoolObservation& observation,
+                         const PlannerConfig& config, WallTime now) {
+  MemberState state;
+  state.fit = fit;
+  state.problem = HardFault(fit);
+  if (!state.problem.empty()) return state;
+
+  // Soft faults: they often clear by themselves, so the member keeps its capacity for a grace
+  // period measured from when the fault was first seen.
+  const NodeInfo& node = *fit.node;
+  std::optional<seconds> grace;
+  std::vector<std::string> faults;
+  if (!node.ready) {
+    grace = config.health_grace;
+    faults.push_back("node not Ready");
+  }
+  if (!fit.carbon_ok) {
+    grace = grace ? std::min(*grace, config.carbon_grace) : config.carbon_grace;
+    faults.push_back(StrCat("out of carbon policy: ", fit.carbon_detail));
+  }
+  if (!grace) {
+    state.planning_capacity = fit.capacity;
+    return state;
+  }
+  state.impaired = true;
+  auto recorded = observation.impaired_since.find(node.name);
+  state.since = recorded != observation.impaired_since.end() ? recorded->second : now;
+  state.deadline = *state.since + *grace;
+  const std::string what = StrJoin(faults, "; ");
+  if (now < *state.deadline) {
+    state.planning_capacity = fit.capacity;
+    state.problem = StrCat(what, " since ", FormatWallTime(*state.since), "; replaced after ",
+                           FormatWallTime(*state.deadline), " if it persists");
+  } else {
+    state.problem = StrCat(what, " since ", FormatWallTime(*state.since));
+  }
+  return state;
+}
+
+double PoolMembership::MemberCapacity() const {
+  double kept = 0;
+  for (const auto& member : members) {
+    if (member.planning_capacity > 0) kept += member.planning_capacity;
+  }
+  return kept;
+}
+
+PoolMembership ObserveMembers(const std::vector<NodeEntry>& nodes,
+                              const PoolObservation& observation, const PlannerConfig& config,
+                              WallTime now) {
+  const api::ComputePoolSpec& spec = observation.pool.spec;
+  const std::string binding = observation.pool.BindingValue();
+  PoolMembership result;
+  result.fits.reserve(nodes.size());  // never reallocated: candidates point into it
+  for (const NodeEntry& entry : nodes) {
+    const bool member = entry.binding == binding;
+    if (!member && !entry.binding.empty()) {
+      ++result.excluded[Exclusion::kOtherPool];
+      continue;
+    }
+    const NodeFit& fit =
+        result.fits.emplace_back(Fit(spec, config, *entry.node, entry.compute_node));
+    if (member) {
+      result.members.push_back(AssessMember(fit, observation, config, now));
+      continue;
+    }
+    const Exclusion exclusion = fit.AdmissionExclusion();
+    if (exclusion != Exclusion::kNone) {
+      ++result.excluded[exclusion];
+      continue;
+    }
+    const auto* energy = &fit.compute_node->status.energy;
+    result.candidates.push_back({&fit, fit.capacity, energy->carbon_free_ratio.value_or(0),
+                                 fit.node->Zone(), fit.node->Rack()});
+  }
+  return result;
+}
+
+GraceClocks TrackGrace(const std::vector<const MemberState*>& members, WallTime now) {
+  GraceClocks clocks;
+  for (const MemberState* member : members) {
+    if (!member->impaired) continue;
+    clocks.impaired_since[member->fit.node->name] = *member->since;
+    if (*member->deadline > now &&
+        (!clocks.next_deadline || *member->deadline < *clocks.next_deadline)) {
+      clocks.next_deadline = *member->deadline;
+    }
+  }
+  return clocks;
+}
+
+}  // namespace zhisuan::controller::stages

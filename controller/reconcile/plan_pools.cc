@@ -1,0 +1,290 @@
+// PlanPools: orchestrates the stages for every pool in turn (membership, placement, status
+// roll-up, conditions, messages) over one table of nodes whose bindings the plan updates as it
+// goes, then emits the node writes once every pool has had its say.
+
+#include <algorithm>
+#include <chrono>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "common/strings.h"
+#include "controller/reconcile/conditions.h"
+#include "controller/reconcile/membership.h"
+#include "controller/reconcile/messages.h"
+#include "controller/reconcile/placement.h"
+#include "controller/reconcile/pool_planner.h"
+#include "controller/reconcile/status_rollup.h"
+
+namespace zhisuan::controller {
+namespace {
+
+using stages::NodeEntry;
+using std::chrono::seconds;
+
+// Plans an event about `pool`.
+void AddEvent(PoolPlan& plan, const api::ComputePool& pool, PlannedEvent::Type type,
+              std::string_view reason, std::string message) {
+  plan.events.push_back(
+      {pool.pool_namespace, pool.name, pool.uid, type, std::string(reason), std::move(message)});
+}
+
+PoolChange BaseChange(const api::ComputePool& pool) {
+  PoolChange change;
+  change.pool_key = pool.Key();
+  change.pool_namespace = pool.pool_namespace;
+  change.name = pool.name;
+  change.uid = pool.uid;
+  change.resource_version = pool.resource_version;
+  return change;
+}
+
+// Whether the pool held its capacity once: a shortfall since then is a degradation, and an
+// all-or-nothing pool keeps what it has rather than giving it up.
+bool EverSatisfied(const api::ComputePool& pool) {
+  const api::Condition* previous =
+      api::FindCondition(pool.status.conditions, api::kConditionCapacitySatisfied);
+  return previous != nullptr &&
+         (previous->status == "True" || previous->reason == reasons::kCapacityDegraded);
+}
+
+// The conditions written into `status`, their messages held steady, and the Unsatisfiable event
+// when the shortfall is news.
+void WriteConditions(const api::ComputePool& pool, bool covered, stages::PoolConditions conditions,
+                     api::ComputePoolStatus& status, PoolPlan& plan) {
+  // Holding the text steady saves one API write per waiting pool per node event, which starved
+  // new pools (bench/fleet, 500 pools on 500 nodes).
+  stages::HoldSteadyMessage(pool.status.conditions, conditions.ready);
+  stages::HoldSteadyMessage(pool.status.conditions, conditions.capacity);
+  for (auto* condition :
+       {&conditions.ready, &conditions.capacity, &conditions.carbon, &conditions.health}) {
+    api::SetCondition(status.conditions, std::move(*condition));
+  }
+  if (covered) return;
+  const api::Condition* before =
+      api::FindCondition(pool.status.conditions, api::kConditionCapacitySatisfied);
+  const api::Condition* after =
+      api::FindCondition(status.conditions, api::kConditionCapacitySatisfied);
+  if (stages::ShortfallChanged(before, *after)) {
+    AddEvent(plan, pool, PlannedEvent::Type::kWarning, "Unsatisfiable", after->message);
+  }
+}
+
+// The finalizer, the grace clocks and the status, where they differ from what the pool has.
+PoolChange ChangeOf(const PoolObservation& observation,
+                    const std::map<std::string, WallTime>& impaired_since,
+                    api::ComputePoolStatus status) {
+  const api::ComputePool& pool = observation.pool;
+  PoolChange change = BaseChange(pool);
+  if (std::find(pool.finalizers.begin(), pool.finalizers.end(), api::kPoolFinalizer) ==
+      pool.finalizers.end()) {
+    auto finalizers = pool.finalizers;
+    finalizers.push_back(std::string(api::kPoolFinalizer));
+    change.finalizers = std::move(finalizers);
+  }
+  if (impaired_since != observation.impaired_since) {
+    change.impaired_since = impaired_since.empty() ? "" : EncodeImpairedSince(impaired_since);
+  }
+  if (status != pool.status) change.status = std::move(status);
+  return change;
+}
+
+class Planner {
+ public:
+  // Every reconcile builds one Planner over the whole cluster, so this is O(nodes) with small
+  // constants: a vector in name order and hash lookups, no per-node tree nodes or string copies
+  // beyond the bindings (bench/controller measured the maps it replaced).
+  Planner(const ClusterSnapshot& snapshot, WallTime now, const PlannerConfig& config)
+      : now_(now), config_(config) {
+    std::unordered_map<std::string_view, const api::ComputeNode*> compute_nodes;
+    compute_nodes.reserve(snapshot.compute_nodes.size());
+    for (const auto& compute_node : snapshot.compute_nodes) {
+      compute_nodes.emplace(compute_node.name, &compute_node);  // the first of a name counts
+    }
+    nodes_.reserve(snapshot.nodes.size());
+    for (const auto& node : snapshot.nodes) nodes_.push_back({&node, nullptr, {}});
+    // The cache lists nodes in name order already; hand-built snapshots may not.
+    auto by_name = [](const NodeEntry& a, const NodeEntry& b) {
+      return a.node->name < b.node->name;
+    };
+    if (!std::is_sorted(nodes_.begin(), nodes_.end(), by_name)) {
+      std::stable_sort(nodes_.begin(), nodes_.end(), by_name);
+    }
+    nodes_.erase(std::unique(nodes_.begin(), nodes_.end(),
+                             [](const NodeEntry& a, const NodeEntry& b) {
+                               return a.node->name == b.node->name;
+                             }),
+                 nodes_.end());
+    position_.reserve(nodes_.size());
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      NodeEntry& entry = nodes_[i];
+      position_.emplace(entry.node->name, i);
+      auto compute_node = compute_nodes.find(entry.node->name);
+      if (compute_node != compute_nodes.end()) entry.compute_node = compute_node->second;
+      entry.binding = entry.node->PoolBinding();
+    }
+  }
+
+  void RegisterPool(const api::ComputePool& pool) { pool_keys_[pool.BindingValue()] = pool.Key(); }
+
+  void Plan(const PoolObservation& observation, PoolPlan& plan) {
+    if (observation.pool.deleting) {
+      PlanDeletion(observation.pool, plan);
+    } else {
+      PlanPool(observation, plan);
+    }
+  }
+
+  // Node writes, once every pool has had its say: a node released by one pool and taken by a
+  // later one is one write.
+  void EmitNodeChanges(PoolPlan& plan) const {
+    for (const NodeEntry& entry : nodes_) {
+      const NodeInfo* node = entry.node;
+      const std::string& wanted = entry.binding;
+      const std::string current = node->PoolBinding();
+      if (wanted == current && stages::TaintsAsWanted(node->taints, wanted)) continue;
+      NodeChange change;
+      change.node = node->name;
+      change.resource_version = node->resource_version;
+      change.from_binding = current;
+      change.to_binding = wanted;
+      change.from_pool = PoolKeyOf(current);
+      change.to_pool = PoolKeyOf(wanted);
+      change.taints = stages::DesiredTaints(node->taints, wanted);
+      plan.node_changes.push_back(std::move(change));
+    }
+  }
+
+ private:
+  std::string PoolKeyOf(const std::string& binding) const {
+    if (binding.empty()) return "";
+    auto it = pool_keys_.find(binding);
+    return it == pool_keys_.end() ? "" : it->second;
+  }
+
+  // The binding the plan leaves `node` with, by name; the node must be in the snapshot.
+  std::string& BindingOf(const std::string& node) { return nodes_[position_.at(node)].binding; }
+
+  void PlanDeletion(const api::ComputePool& pool, PoolPlan& plan) {
+    const std::string binding = pool.BindingValue();
+    for (NodeEntry& entry : nodes_) {
+      if (entry.binding != binding) continue;
+      entry.binding = "";
+      AddEvent(plan, pool, PlannedEvent::Type::kNormal, "NodeUnbound",
+               StrCat("released node ", entry.node->name, ": the pool is being deleted"));
+    }
+    auto finalizers = pool.finalizers;
+    if (std::erase(finalizers, std::string(api::kPoolFinalizer)) > 0) {
+      PoolChange change = BaseChange(pool);
+      change.finalizers = std::move(finalizers);
+      plan.pool_changes.push_back(std::move(change));
+    }
+  }
+
+  void PlanPool(const PoolObservation& observation, PoolPlan& plan) {
+    const api::ComputePool& pool = observation.pool;
+    const double need =
+        pool.spec.accelerators ? *pool.spec.accelerators : pool.spec.flops.value_or(0);
+    const stages::PoolMembership membership =
+        stages::ObserveMembers(nodes_, observation, config_, now_);
+    const stages::Placement placement =
+        stages::Place(pool.spec, need, membership, EverSatisfied(pool));
+    Bind(pool, placement, plan);
+
+    const stages::PoolOutcome outcome = stages::OutcomeOf(membership, placement);
+    const stages::GraceClocks grace = stages::TrackGrace(outcome.members, now_);
+    if (grace.next_deadline) {
+      auto wait = std::chrono::ceil<seconds>(*grace.next_deadline - now_);
+      plan.requeue_after[pool.Key()] = std::max(wait, seconds(1));
+    }
+    if (!placement.covered) plan.waiting_pools.insert(pool.Key());
+
+    api::ComputePoolStatus status = stages::RollUpStatus(pool, outcome.fits);
+    WriteConditions(pool, placement.covered,
+                    stages::DeriveConditions(
+                        pool, placement, outcome,
+                        stages::CapacityMessage(pool.spec, need, membership, placement, outcome),
+                        status.accelerator_count, now_),
+                    status, plan);
+    PoolChange change = ChangeOf(observation, grace.impaired_since, std::move(status));
+    if (!change.Empty()) plan.pool_changes.push_back(std::move(change));
+  }
+
+  // Applies `placement` to the node table, with an event per bind and release and one for a
+  // repair (members replaced by new ones).
+  void Bind(const api::ComputePool& pool, const stages::Placement& placement, PoolPlan& plan) {
+    for (const auto& [name, why] : placement.release) {
+      BindingOf(name) = "";
+      AddEvent(plan, pool, PlannedEvent::Type::kNormal, "NodeUnbound",
+               StrCat("released node ", name, ": ", why));
+    }
+    const std::string binding = pool.BindingValue();
+    for (const auto& candidate : placement.added) {
+      BindingOf(candidate.name()) = binding;
+      AddEvent(plan, pool, PlannedEvent::Type::kNormal, "NodeBound",
+               StrCat("bound node ", candidate.name(), " (",
+                      stages::FormatCapacity(pool.spec, candidate.capacity), ")"));
+    }
+    const std::vector<std::string> replaced = stages::ReplacedMembers(placement);
+    if (!replaced.empty() && !placement.added.empty()) {
+      std::vector<std::string> added_names;
+      for (const auto& candidate : placement.added) added_names.push_back(candidate.name());
+      AddEvent(plan, pool, PlannedEvent::Type::kNormal, "PoolRepaired",
+               StrCat("replaced ", StrJoin(replaced, ", "), " with ", StrJoin(added_names, ", ")));
+    }
+  }
+
+  const WallTime now_;
+  const PlannerConfig& config_;
+  std::vector<NodeEntry> nodes_;                           // sorted by name: the plan's order
+  std::unordered_map<std::string_view, size_t> position_;  // node name -> index in nodes_
+  std::map<std::string, std::string> pool_keys_;
+};
+
+}  // namespace
+
+bool HasMatchingAccelerator(const api::ComputePoolSpec& spec,
+                            const api::ComputeNode& compute_node) {
+  return std::any_of(compute_node.status.accelerators.begin(),
+                     compute_node.status.accelerators.end(),
+                     [&spec](const api::AcceleratorStatus& device) {
+                       return stages::AcceleratorMatches(spec, device);
+                     });
+}
+
+bool PoolChange::AddsFinalizer() const {
+  return finalizers && std::find(finalizers->begin(), finalizers->end(), api::kPoolFinalizer) !=
+                           finalizers->end();
+}
+
+bool PoolChange::RemovesFinalizer() const { return finalizers && !AddsFinalizer(); }
+
+PoolPlan PlanPools(const ClusterSnapshot& snapshot, WallTime now, const PlannerConfig& config,
+                   const std::set<std::string>& only_pools) {
+  // Second precision, as the API stores times: a plan made from what it wrote must match it.
+  now = std::chrono::floor<seconds>(now);
+  PoolPlan plan;
+  plan.ignored_compute_nodes = snapshot.ignored_compute_nodes;
+  std::sort(plan.ignored_compute_nodes.begin(), plan.ignored_compute_nodes.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  Planner planner(snapshot, now, config);
+  std::vector<const PoolObservation*> order;
+  for (const auto& observation : snapshot.pools) {
+    planner.RegisterPool(observation.pool);
+    if (only_pools.empty() || only_pools.contains(observation.pool.Key())) {
+      order.push_back(&observation);
+    }
+  }
+  // Deleting pools first, so what they free is there for the others; then the oldest pool first,
+  // so an established request is never starved by newer ones.
+  std::sort(order.begin(), order.end(), [](const PoolObservation* a, const PoolObservation* b) {
+    return std::make_tuple(!a->pool.deleting, a->creation_timestamp, a->pool.Key()) <
+           std::make_tuple(!b->pool.deleting, b->creation_timestamp, b->pool.Key());
+  });
+  for (const PoolObservation* observation : order) planner.Plan(*observation, plan);
+  planner.EmitNodeChanges(plan);
+  return plan;
+}
+
+}  // namespace zhisuan::controller

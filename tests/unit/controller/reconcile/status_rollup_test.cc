@@ -1,0 +1,109 @@
+#include "controller/reconcile/status_rollup.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/unit/controller/reconcile/stage_fixtures.h"
+
+namespace zhisuan::controller::stages {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Pair;
+using namespace fixtures;  // NOLINT(google-build-using-namespace): the builders are the point
+
+std::vector<const NodeFit*> Pointers(const std::vector<NodeFit>& fits) {
+  std::vector<const NodeFit*> pointers;
+  for (const auto& fit : fits) pointers.push_back(&fit);
+  return pointers;
+}
+
+TEST(RollUpStatus, SumsHealthyMatchingAcceleratorsAndTheirFlops) {
+  Hosts hosts;
+  hosts.Add(MakeNode("n2").Obj(), MakeComputeNode("n2")
+                                      .Accelerators(4, "H100-SXM5", "1P")
+                                      .Accelerators(2, "B200", "2P")
+                                      .Unhealthy(0, "XID 79")
+                                      .Obj());
+  hosts.Add(MakeNode("n1").Obj(), MakeComputeNode("n1").Accelerators(8, "H100-SXM5", "1P").Obj());
+  hosts.AddNodeOnly(MakeNode("n0").Obj());
+  PoolObservation pool =
+      MakePool("t/p").Accelerators(8).Products({"H100-SXM5"}).Generation(7).Obj();
+  pool.pool.status.conditions.push_back(ConditionNow("Ready", "True", "Ready", "kept"));
+  const std::vector<NodeFit> fits = {hosts.FitOf("n2", pool.pool.spec),
+                                     hosts.FitOf("n1", pool.pool.spec),
+                                     hosts.FitOf("n0", pool.pool.spec)};
+
+  const api::ComputePoolStatus status = RollUpStatus(pool.pool, Pointers(fits));
+  EXPECT_THAT(status.nodes, ElementsAre("n0", "n1", "n2"));  // sorted
+  EXPECT_EQ(status.accelerator_count, 3 + 8);
+  EXPECT_DOUBLE_EQ(status.flops, 11e15);  // the B200s do not match, the unhealthy one is out
+  EXPECT_EQ(status.observed_generation, 7);
+  ASSERT_EQ(status.conditions.size(), 1u);  // conditions are the conditions stage's
+  EXPECT_EQ(status.conditions[0].message, "kept");
+  const std::string binding = pool.pool.BindingValue();
+  EXPECT_THAT(status.scheduling_node_selector,
+              ElementsAre(Pair(std::string(api::kPoolLabel), binding)));
+  ASSERT_EQ(status.scheduling_tolerations.size(), 1u);
+  EXPECT_EQ(status.scheduling_tolerations[0].value, binding);
+}
+
+TEST(RollUpStatus, FlopsAreRoundedAsTheApiStoresThem) {
+  Hosts hosts;
+  hosts.Add(MakeNode("n1").Obj(),
+            MakeComputeNode("n1").Accelerators(16, "H100-SXM5", "989.4T").Obj());
+  const PoolObservation pool = MakePool("t/p").Flops("15P").Obj();
+  const std::vector<NodeFit> fits = {hosts.FitOf("n1", pool.pool.spec)};
+  const api::ComputePoolStatus status = RollUpStatus(pool.pool, Pointers(fits));
+  // 16 x 989.4T = 15.8304P, which the API keeps as 15.83P.
+  EXPECT_DOUBLE_EQ(status.flops, Quantity("15.83P"));
+}
+
+TEST(RollUpStatus, CarbonIsPowerWeightedOnlyWhenEveryNodeReportsPowerAndEnergy) {
+  Hosts hosts;
+  hosts.Add(MakeNode("big").Obj(), MakeComputeNode("big")
+                                       .Accelerators(8, "H100-SXM5", "1P")
+                                       .Power(9000)
+                                       .CarbonFree(1.0)
+                                       .Intensity(0)
+                                       .Obj());
+  hosts.Add(MakeNode("small").Obj(), MakeComputeNode("small")
+                                         .Accelerators(8, "H100-SXM5", "1P")
+                                         .Power(1000)
+                                         .CarbonFree(0.0)
+                                         .Intensity(500)
+                                         .Obj());
+  hosts.Add(MakeNode("unmetered").Obj(), MakeComputeNode("unmetered")
+                                             .Accelerators(8, "H100-SXM5", "1P")
+                                             .Power(0)
+                                             .CarbonFree(0.5)
+                                             .Intensity(100)
+                                             .Obj());
+  const PoolObservation pool = MakePool("t/p").Accelerators(8).Obj();
+  std::vector<NodeFit> fits = {hosts.FitOf("big", pool.pool.spec),
+                               hosts.FitOf("small", pool.pool.spec)};
+  api::ComputePoolStatus status = RollUpStatus(pool.pool, Pointers(fits));
+  EXPECT_DOUBLE_EQ(*status.carbon_free_ratio, 0.9);
+  EXPECT_DOUBLE_EQ(*status.carbon_intensity, 50);
+
+  // One node without power capacity: a plain average rather than a weighting that ignores it.
+  fits.push_back(hosts.FitOf("unmetered", pool.pool.spec));
+  status = RollUpStatus(pool.pool, Pointers(fits));
+  EXPECT_DOUBLE_EQ(*status.carbon_free_ratio, 0.5);
+  EXPECT_DOUBLE_EQ(*status.carbon_intensity, 200);
+
+  // No members, no figures.
+  status = RollUpStatus(pool.pool, {});
+  EXPECT_FALSE(status.carbon_free_ratio);
+  EXPECT_FALSE(status.carbon_intensity);
+  EXPECT_EQ(status.accelerator_count, 0);
+}
+
+TEST(Round, KeepsSixDecimals) {
+  EXPECT_DOUBLE_EQ(Round(0.1 + 0.2), 0.3);
+  EXPECT_DOUBLE_EQ(Round(0.1234564), 0.123456);
+  EXPECT_DOUBLE_EQ(Round(0.1234566), 0.123457);
+}
+
+}  // namespace
+}  // namespace zhisuan::controller::stages
