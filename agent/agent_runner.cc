@@ -22,6 +22,8 @@ namespace {
 
 std::string NodeName(const AgentConfig& config) {
   if (!config.node_name.empty()) return config.node_name;
+  // Read once at start-up, before any thread that could change the environment exists.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe)
   if (const char* env = std::getenv("NODE_NAME"); env != nullptr && *env != '\0') return env;
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) == 0) return host;
@@ -130,6 +132,7 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_opti
 
   std::vector<DiscoveryBackendPtr> backends = MakeDiscoveryBackends(config.discovery);
   std::vector<DiscoveryBackend*> backend_views;
+  backend_views.reserve(backends.size());
   for (auto& backend : backends) backend_views.push_back(backend.get());
   DeviceHealthTracker health(config.health, clock);
   EnergyProfileSource energy(config.energy_profile, config.energy_profile_file,

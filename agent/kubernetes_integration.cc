@@ -8,6 +8,7 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/thread_guard.h"
 #include "kube/config.h"
 #include "kube/rest_client.h"
 
@@ -119,7 +120,7 @@ KubernetesIntegration::KubernetesIntegration(KubernetesOptions options, std::str
       client_(std::move(client)) {}
 
 StatusOr<std::unique_ptr<KubernetesIntegration>> KubernetesIntegration::Start(
-    KubernetesOptions options, std::string node_name, const AgentStateStore& store,
+    const KubernetesOptions& options, std::string node_name, const AgentStateStore& store,
     DeviceHealthTracker& health, ClockPtr clock, kube::ApiClientPtr client) {
   if (node_name.empty()) return InvalidArgumentError("the node name is empty (--node-name)");
   const bool needs_api = options.publish || options.advertise == AdvertiseMode::kNodeStatus;
@@ -154,7 +155,8 @@ StatusOr<std::unique_ptr<KubernetesIntegration>> KubernetesIntegration::Start(
   }
   self.health_subscription_ =
       health.Subscribe([raw = &self](const std::string&, const DeviceHealth&) { raw->Wake(); });
-  self.thread_ = std::thread([raw = &self] { raw->Loop(); });
+  self.thread_ =
+      std::thread([raw = &self] { RunGuarded("kubernetes-publish", [raw] { raw->Loop(); }); });
   return integration;
 }
 

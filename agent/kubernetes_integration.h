@@ -51,7 +51,7 @@ class KubernetesIntegration {
   // `client` null: resolved from options (kubeconfig or in-cluster). `store` must hold a
   // discovered inventory (AgentState::ready); `store` and `health` must outlive the integration.
   static StatusOr<std::unique_ptr<KubernetesIntegration>> Start(
-      KubernetesOptions options, std::string node_name, const AgentStateStore& store,
+      const KubernetesOptions& options, std::string node_name, const AgentStateStore& store,
       DeviceHealthTracker& health, ClockPtr clock, kube::ApiClientPtr client = nullptr);
   ~KubernetesIntegration();
   KubernetesIntegration(const KubernetesIntegration&) = delete;
@@ -96,9 +96,9 @@ class KubernetesIntegration {
 
 // The one call for RunAgent; see the header comment.
 inline StatusOr<std::unique_ptr<KubernetesIntegration>> StartKubernetesIntegration(
-    KubernetesOptions options, std::string node_name, const AgentStateStore& store,
+    const KubernetesOptions& options, std::string node_name, const AgentStateStore& store,
     DeviceHealthTracker& health, ClockPtr clock) {
-  return KubernetesIntegration::Start(std::move(options), std::move(node_name), store, health,
+  return KubernetesIntegration::Start(options, std::move(node_name), store, health,
                                       std::move(clock));
 }
 

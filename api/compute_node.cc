@@ -32,8 +32,9 @@ StatusOr<FlopsByPrecision> FlopsFromJson(const Json& json, std::string_view fiel
     if (!precision) {
       return InvalidArgumentError(StrCat(field, ".", key, " is not a known precision"));
     }
-    if (!value.is_string())
+    if (!value.is_string()) {
       return InvalidArgumentError(StrCat(field, ".", key, " is not a quantity"));
+    }
     auto parsed = ParseQuantity(value.get<std::string>());
     if (!parsed.ok()) return parsed.status().Annotate(StrCat(field, ".", key));
     if (!std::isfinite(*parsed) || *parsed < 0) {
@@ -148,8 +149,9 @@ StatusOr<ComputeNode> ComputeNodeFromJson(const Json& object) {
         ReadInt(status, "powerCapacityWatts", 0, "status.powerCapacityWatts", 0, 100'000'000));
     if (status.contains("accelerators")) {
       const Json& accelerators = status["accelerators"];
-      if (!accelerators.is_array())
+      if (!accelerators.is_array()) {
         return InvalidArgumentError("status.accelerators is not a list");
+      }
       if (accelerators.size() > kMaxAcceleratorsPerNode) {
         return InvalidArgumentError(StrCat("status.accelerators lists ", accelerators.size(),
                                            " devices; at most ", kMaxAcceleratorsPerNode,

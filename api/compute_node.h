@@ -27,11 +27,14 @@ struct AcceleratorStatus {
   friend bool operator==(const AcceleratorStatus&, const AcceleratorStatus&) = default;
 };
 
+// Absent carbon figures are unknown (the agent has no energy profile), never 0: the codec omits
+// them and the decoder leaves them absent, and the controller admits such a node to no pool with a
+// carbon policy on the missing figure.
 struct EnergyStatus {
   std::string source;  // "hydro", "grid", "solar"
   std::string zone;
-  std::optional<double> carbon_intensity;   // gCO2e/kWh
-  std::optional<double> carbon_free_ratio;  // 0..1
+  std::optional<double> carbon_intensity;   // gCO2e/kWh; absent: unknown
+  std::optional<double> carbon_free_ratio;  // 0..1; absent: unknown
 
   friend bool operator==(const EnergyStatus&, const EnergyStatus&) = default;
 };

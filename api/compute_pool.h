@@ -1,11 +1,13 @@
 #pragma once
 // ComputePool (zhisuan.io/v1alpha1, namespaced: the namespace is the tenant). The CRD, with its
-// CEL validation, is charts/zhisuan/crds/zhisuan.io_computepools.yaml; the decoder below repeats
-// only the checks a controller must not trust the server for (it may run against an older CRD).
+// CEL validation, is charts/zhisuan/crds/zhisuan.io_computepools.yaml; the spec decoder below
+// repeats its checks on what the planner acts on (ranges, selectors, vendor and products), since
+// the controller may run against an older CRD that let such a spec through.
 
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/meta.h"
@@ -67,8 +69,17 @@ struct ComputePool {
   std::string BindingValue() const { return PoolBindingValue(pool_namespace, name); }
 };
 
+// Fails on anything malformed, spec and status included.
 StatusOr<ComputePool> ComputePoolFromJson(const Json& object);
+// For the controller, which must still report on (and clean up after) a pool it cannot act on:
+// fails only when the metadata is malformed. A spec that does not decode leaves `spec` empty and
+// says why in *spec_error (ok otherwise); a status that does not decode is left empty, since the
+// controller rewrites it.
+StatusOr<ComputePool> ComputePoolFromJson(const Json& object, Status* spec_error);
 StatusOr<ComputePoolSpec> ComputePoolSpecFromJson(const Json& spec);
+// The vendor a product name belongs to, by the prefixes of the names agents report (H100-SXM5 is
+// nvidia's, Ascend910B huawei's); nullopt for a name no known family claims.
+std::optional<std::string_view> ProductVendor(std::string_view product);
 Json ToJson(const ComputePoolSpec& spec);
 // The status object as the CRD stores it (nodeCount derived).
 Json ToJson(const ComputePoolStatus& status);

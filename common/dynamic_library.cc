@@ -12,7 +12,8 @@ StatusOr<DynamicLibrary> DynamicLibrary::Open(const std::string& path) {
   // RTLD_LOCAL keeps two vendors' libraries from resolving each other's symbols.
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
-    const char* reason = dlerror();
+    // dlerror's text is per thread in glibc, so reading it right after the failed call is safe.
+    const char* reason = dlerror();  // NOLINT(concurrency-mt-unsafe)
     return UnavailableError(
         StrCat("cannot load ", path, ": ", reason != nullptr ? reason : "unknown dlopen error"));
   }

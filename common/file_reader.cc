@@ -24,7 +24,7 @@ class RootedFileReader final : public FileReader {
     std::ifstream in(full, std::ios::binary);
     if (!in) {
       if (errno == ENOENT) return NotFoundError(StrCat(full, ": no such file"));
-      return UnavailableError(StrCat(full, ": ", std::strerror(errno)));
+      return UnavailableError(StrCat(full, ": ", ErrnoText(errno)));
     }
     std::string contents;
     char buffer[4096];

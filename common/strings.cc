@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 
 namespace zhisuan {
 
@@ -128,6 +129,12 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   }
   if (bits >= 6) return std::nullopt;  // a dangling sextet cannot come from valid input
   return out;
+}
+
+std::string ErrnoText(int error) {
+  char buffer[256] = {};
+  // The GNU strerror_r returns its text, which need not be in `buffer`.
+  return strerror_r(error, buffer, sizeof buffer);
 }
 
 }  // namespace zhisuan

@@ -59,6 +59,9 @@ bool StartsWith(std::string_view text, std::string_view prefix);
 bool EndsWith(std::string_view text, std::string_view suffix);
 std::string AsciiLower(std::string_view text);
 
+// The text for an errno value. strerror may share one buffer between threads; this does not.
+std::string ErrnoText(int error);
+
 // Whole-string numeric parsing: no trailing junk, no overflow. nullopt otherwise.
 std::optional<int64_t> ParseInt64(std::string_view text, int base = 10);
 std::optional<uint64_t> ParseUint64(std::string_view text, int base = 10);

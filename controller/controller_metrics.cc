@@ -95,7 +95,13 @@ void ControllerMetrics::ObserveCluster(const ClusterSnapshot& snapshot) {
     pool_capacity_flops_.Add(with_precision).Set(pool.status.flops);
     pool_nodes_.Add(labels).Set(static_cast<double>(pool.status.nodes.size()));
     pool_accelerators_.Add(labels).Set(pool.status.accelerator_count);
-    pool_carbon_free_ratio_.Add(labels).Set(pool.status.carbon_free_ratio.value_or(0));
+    // No figure (no members, or none that reports one) is no series: a 0 would read as fossil
+    // power and fire PoolCarbonNonCompliant for a pool that has nothing running.
+    if (pool.status.carbon_free_ratio) {
+      pool_carbon_free_ratio_.Add(labels).Set(*pool.status.carbon_free_ratio);
+    } else if (pool_carbon_free_ratio_.Has(labels)) {
+      pool_carbon_free_ratio_.Remove(&pool_carbon_free_ratio_.Add(labels));
+    }
     const api::Condition* ready = api::FindCondition(pool.status.conditions, api::kConditionReady);
     pool_ready_.Add(labels).Set(ready != nullptr && ready->status == "True" ? 1 : 0);
     if (pool.spec.min_carbon_free_ratio) {

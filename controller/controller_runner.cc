@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/thread_guard.h"
 #include "controller/api_request_metrics.h"
 #include "controller/controller_metrics.h"
 #include "controller/plan_executor.h"
@@ -42,10 +43,11 @@ void ControllerRunLoop::OnStartedLeading() {
   // Whichever of leading and synced comes last starts the workers; StartWorkers is idempotent, so
   // the two racing to start them is harmless.
   leading_.store(true);
-  if (workers_.HasSynced()) workers_.StartWorkers();
+  if (!shutting_down_.load() && workers_.HasSynced()) workers_.StartWorkers();
 }
 
 void ControllerRunLoop::OnStoppedLeading() {
+  leading_.store(false);  // closes the write gate before anything else
   if (hooks_.set_leader) hooks_.set_leader(false);
   if (shutting_down_.load()) return;
   ZLOG(Error) << "lost leadership; exiting";
@@ -68,13 +70,23 @@ void ControllerRunLoop::WaitForCachesThenStart() {
 
 void ControllerRunLoop::Run(LeadershipCampaign* campaign,
                             const std::function<void()>& wait_for_stop) {
+  campaign_.store(campaign);
   if (campaign != nullptr) campaign->Start();
-  std::thread sync_waiter([this] { WaitForCachesThenStart(); });
+  std::thread sync_waiter(
+      [this] { RunGuarded("cache-sync-wait", [this] { WaitForCachesThenStart(); }); });
   wait_for_stop();
   shutting_down_.store(true);
   sync_waiter.join();
-  if (campaign != nullptr) campaign->Stop();  // releases the Lease so a successor takes over
+  // Stop writing, then release: the workers finish their in-flight reconciles while this replica
+  // still holds the Lease, so no write of ours lands after a successor has started.
   workers_.Stop();
+  if (campaign != nullptr) campaign->Stop();  // releases the Lease so a successor takes over
+}
+
+bool ControllerRunLoop::MayWrite() const {
+  if (!leader_elect_) return true;
+  const LeadershipCampaign* campaign = campaign_.load();
+  return leading_.load() && campaign != nullptr && campaign->HoldsLeadership();
 }
 
 namespace {
@@ -104,6 +116,7 @@ class ElectorCampaign final : public LeadershipCampaign {
       : elector_(std::move(elector)) {}
   void Start() override { elector_->Start(); }
   void Stop() override { elector_->Stop(); }
+  bool HoldsLeadership() const override { return elector_->IsLeader(); }
 
  private:
   std::unique_ptr<kube::LeaderElector> elector_;
@@ -119,7 +132,7 @@ struct MetricsEndpoint::Impl {
 };
 
 StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Create(
-    std::string_view address, std::shared_ptr<prometheus::Registry> registry) {
+    std::string_view address, const std::shared_ptr<prometheus::Registry>& registry) {
   std::string bind(address);
   if (StartsWith(bind, ":")) bind = "0.0.0.0" + bind;
   try {
@@ -167,6 +180,8 @@ StatusOr<ApiClients> ConnectToApiServer(const ControllerConfig& config) {
 }
 
 std::string ControllerIdentity() {
+  // Read at start-up; nothing in the process changes its environment.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe)
   if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') return pod;
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -197,6 +212,9 @@ int RunController(const ControllerConfig& config, const ApiClients& clients,
   PoolControllerOptions options;
   options.workers = config.workers;
   options.planner = config.planner;
+  // The run loop needs the controller, so it is built below; no worker starts before it is set.
+  const ControllerRunLoop* write_gate = nullptr;
+  options.may_write = [&write_gate] { return write_gate != nullptr && write_gate->MayWrite(); };
   PoolController controller(counted_client, &events, &metrics, options);
   controller.StartInformers();
   ZLOG(Info) << "zhisuan-controller " << identity << " starting; waiting for caches";
@@ -209,6 +227,7 @@ int RunController(const ControllerConfig& config, const ApiClients& clients,
   };
   ControllerRunLoop loop(workers, config.leader_elect,
                          StrCat(config.lease_namespace, "/", config.lease_name), std::move(hooks));
+  write_gate = &loop;
   std::unique_ptr<ElectorCampaign> campaign;
   if (config.leader_elect) {
     kube::LeaderElectionConfig election;

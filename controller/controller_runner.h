@@ -7,10 +7,13 @@
 //   - /readyz answers once the caches have synced;
 //   - losing leadership while running exits the process (another replica may be writing already;
 //     stopping mid-plan is safe since every write is conditional, carrying on is not);
-//   - on a stop signal: the sync wait ends, the Lease is released (so a successor takes over at
-//     once), then the workers and informers stop. The workers stop after the release, as they
-//     always have (issue 15 kept the order); writes are conditional on the resourceVersion
-//     read, which bounds what a write straggling past the release can do.
+//   - every write is gated on leadership (MayWrite): the executor asks before each write, so a
+//     plan made while leading and applied after the Lease was lost, taken over or left unrenewed
+//     past the renew deadline writes nothing further;
+//   - on a stop signal: the sync wait ends, the workers and informers stop (in-flight reconciles
+//     finish, so every write has landed or failed), and only then is the Lease released (so a
+//     successor takes over at once, and never writes beside a straggler of ours). Until issue 17
+//     the release came first, which let a successor lead while our last writes were in flight.
 
 #include <prometheus/registry.h>
 
@@ -45,6 +48,9 @@ class LeadershipCampaign {
   virtual ~LeadershipCampaign() = default;
   virtual void Start() = 0;
   virtual void Stop() = 0;
+  // Holds the Lease right now and has renewed it within the renew deadline
+  // (kube::LeaderElector::IsLeader). Called before every write, from the worker threads.
+  virtual bool HoldsLeadership() const = 0;
 };
 
 // What the run loop reports to the rest of the process.
@@ -72,6 +78,11 @@ class ControllerRunLoop {
   // `wait_for_stop` (main: sigwait), then shuts down in the order of the header comment.
   void Run(LeadershipCampaign* campaign, const std::function<void()>& wait_for_stop);
 
+  // Whether a write may go out now: without leader election always; with it, only while this
+  // replica leads (started, not stopped) and the campaign still holds a fresh Lease. The gate the
+  // PlanExecutor checks before each write (PoolControllerOptions::may_write).
+  bool MayWrite() const;
+
  private:
   void OnStartedLeading();
   void OnStoppedLeading();
@@ -84,6 +95,8 @@ class ControllerRunLoop {
   const RunLoopHooks hooks_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> leading_;
+  // Set by Run before the campaign starts, so before any worker can ask MayWrite.
+  std::atomic<const LeadershipCampaign*> campaign_{nullptr};
 };
 
 // /metrics, /healthz and /readyz on one port. prometheus-cpp's Exposer serves only collectables,
@@ -93,7 +106,7 @@ class MetricsEndpoint {
  public:
   // `address` is HOST:PORT or :PORT (all interfaces). Errors name neither flag nor binary.
   static StatusOr<std::unique_ptr<MetricsEndpoint>> Create(
-      std::string_view address, std::shared_ptr<prometheus::Registry> registry);
+      std::string_view address, const std::shared_ptr<prometheus::Registry>& registry);
   ~MetricsEndpoint();
   void MarkReady();
   // The bound port (for tests binding port 0).

@@ -15,7 +15,8 @@
 
 int main(int argc, char** argv) {
   using namespace zhisuan::controller;  // NOLINT(build/namespaces): main only
-  const char* pod_namespace = std::getenv("POD_NAMESPACE");
+  // Read before any thread exists.
+  const char* pod_namespace = std::getenv("POD_NAMESPACE");  // NOLINT(concurrency-mt-unsafe)
   auto config = ParseControllerFlags(std::vector<std::string>(argv + 1, argv + argc),
                                      pod_namespace != nullptr ? pod_namespace : "");
   if (!config.ok()) {

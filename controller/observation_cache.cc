@@ -31,6 +31,10 @@ void ObservationCache::UpsertPool(const Json& object) {
     pools_.erase(key);
     return;
   }
+  if (!pool->invalid_spec.empty()) {
+    // Kept: the planner reports it (Ready=False, InvalidSpec) and still handles its deletion.
+    ZLOG(Warning) << "ComputePool " << key << " has an invalid spec: " << pool->invalid_spec;
+  }
   pools_.insert_or_assign(key, std::make_shared<PoolObservation>(std::move(pool).value()));
 }
 

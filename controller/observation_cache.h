@@ -26,21 +26,24 @@
 
 namespace zhisuan::controller {
 
-// What the controller's informer stores keep of Nodes and ComputeNodes, given that this cache
-// holds them decoded: apiVersion, kind and metadata's name, namespace, uid, resourceVersion,
-// labels and deletionTimestamp. The stores are read only for metadata (a node's pool label for
-// event mapping, resourceVersions for the informer's bookkeeping); keeping whole objects as well
-// held each one twice: at 5,000 nodes ~130 MiB of JSON beside ~20 MiB decoded (bench/controller),
-// most of it ComputeNode status and kubelet status that the planner reads only decoded.
+// What the controller's informer stores keep of Nodes, ComputeNodes and ComputePools, given that
+// this cache holds them decoded: apiVersion, kind and metadata's name, namespace, uid,
+// resourceVersion, labels and deletionTimestamp. The stores are read only for metadata (a node's
+// pool label and a pool's name for event mapping, resourceVersions for the informer's
+// bookkeeping); keeping whole objects as well held each one twice: at 5,000 nodes ~130 MiB of
+// JSON beside ~20 MiB decoded (bench/controller), most of it ComputeNode status and kubelet
+// status that the planner reads only decoded. A pool's spec and status (selectors, a status
+// naming every member) are likewise held only decoded.
 Json MetadataOnly(const Json& object);
 
 class ObservationCache {
  public:
   // Upsert* decode `object` and replace what was cached under its key; an object that does not
   // decode removes the entry (pools, nodes; logged) or is recorded as ignored (ComputeNodes), as
-  // SnapshotFromObjects does. UpsertNode and UpsertComputeNode return whether what the planner
-  // reads changed (a new object, a different decoding, or a change between decoded and ignored);
-  // a new resourceVersion alone is not a change.
+  // SnapshotFromObjects does. A pool whose metadata decodes but whose spec does not is kept, with
+  // PoolObservation::invalid_spec saying why. UpsertNode and UpsertComputeNode return whether what
+  // the planner reads changed (a new object, a different decoding, or a change between decoded and
+  // ignored); a new resourceVersion alone is not a change.
   void UpsertPool(const Json& object);
   void RemovePool(const std::string& key);
   bool UpsertNode(const Json& object);

@@ -1,5 +1,7 @@
 #include "controller/plan_executor.h"
 
+#include <initializer_list>
+
 #include "api/group_version.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -50,8 +52,12 @@ Json PoolStatusPatch(const api::ComputePoolStatus& status) {
   return {{"status", std::move(json)}};
 }
 
-PlanExecutor::PlanExecutor(kube::ApiClientPtr client, EventSink* events, std::string field_manager)
-    : client_(std::move(client)), events_(events), field_manager_(std::move(field_manager)) {}
+PlanExecutor::PlanExecutor(kube::ApiClientPtr client, EventSink* events, WriteGate may_write,
+                           std::string field_manager)
+    : client_(std::move(client)),
+      events_(events),
+      may_write_(std::move(may_write)),
+      field_manager_(std::move(field_manager)) {}
 
 namespace {
 StatusOr<std::string> VersionOf(const StatusOr<Json>& result) {
@@ -129,11 +135,26 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
   auto failed = [&](const std::string& pool_key) {
     return result.conflicted_pools.contains(pool_key) || result.failed_pools.contains(pool_key);
   };
+  // Asked before every write. Once the gate closes it stays closed for the rest of the plan, and
+  // each pool a withheld write belonged to is failed (retried with backoff, should this replica
+  // lead again; normally the process exits on losing leadership first).
+  auto may_write = [&](std::initializer_list<const std::string*> pool_keys) {
+    if (!result.lost_leadership && (!may_write_ || may_write_())) return true;
+    if (!result.lost_leadership) {
+      ZLOG(Warning) << "no longer leading: the rest of this plan is not written";
+      result.lost_leadership = true;
+    }
+    for (const std::string* pool_key : pool_keys) {
+      fail(*pool_key, UnavailableError("not leading: write withheld"));
+    }
+    return false;
+  };
 
   // 1. Finalizers (and the hysteresis annotation riding along) before any node is bound.
   std::set<std::string> metadata_written;
   for (const auto& change : plan.pool_changes) {
     if (!change.AddsFinalizer()) continue;
+    if (!may_write({&change.pool_key})) continue;
     auto written = WritePoolMetadata(change);
     if (!written.ok()) {
       ZLOG(Warning) << "adding finalizer to ComputePool " << change.pool_key << ": "
@@ -150,6 +171,7 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
   // pool giving it up (if any) will release it on its next plan.
   for (const auto& change : plan.node_changes) {
     if (!change.to_pool.empty() && failed(change.to_pool)) continue;
+    if (!may_write({&change.to_pool, &change.from_pool})) continue;
     auto written = WriteNode(change);
     if (!written.ok()) {
       ZLOG(Warning) << "writing binding of node " << change.node << " (" << change.from_binding
@@ -176,6 +198,7 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
     }
     if ((change.finalizers || change.impaired_since) &&
         !metadata_written.contains(change.pool_key)) {
+      if (!may_write({&change.pool_key})) continue;
       auto written = WritePoolMetadata(change);
       if (!written.ok()) {
         ZLOG(Warning) << "writing metadata of ComputePool " << change.pool_key << ": "
@@ -187,6 +210,7 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
       result.written_versions[StrCat("computepools/", change.pool_key)] = *written;
     }
     if (change.status && !change.RemovesFinalizer()) {
+      if (!may_write({&change.pool_key})) continue;
       auto written = WritePoolStatus(change);
       if (!written.ok()) {
         ZLOG(Warning) << "writing status of ComputePool " << change.pool_key << ": "
@@ -202,14 +226,19 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
   // 4. Events, for what really happened.
   if (events_ != nullptr) {
     for (const auto& event : plan.events) {
-      if (failed(StrCat(event.pool_namespace, "/", event.pool_name))) continue;
+      const std::string pool_key = StrCat(event.pool_namespace, "/", event.pool_name);
+      if (failed(pool_key)) continue;
+      if (!may_write({&pool_key})) continue;  // an Event is a write too
       events_->Emit(PoolReference(event.pool_namespace, event.pool_name, event.pool_uid),
                     event.type == PlannedEvent::Type::kWarning ? kube::EventType::kWarning
                                                                : kube::EventType::kNormal,
                     event.reason, event.message);
     }
   }
-  for (const auto& ignored : plan.ignored_compute_nodes) WarnIgnored(ignored);
+  for (const auto& ignored : plan.ignored_compute_nodes) {
+    if (!may_write({})) break;  // its Event is a write
+    WarnIgnored(ignored);
+  }
   return result;
 }
 

@@ -10,7 +10,11 @@
 //      would describe bindings that do not exist), and finalizer removal only once every member is
 //      unbound;
 //   4. events, only for pools whose writes all landed.
+// Every write (events included) first asks the write gate whether this replica still leads; once
+// it says no, nothing further of the plan is written (issue 17: a plan made while leading but
+// applied after the Lease was lost must not write beside the successor).
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +57,9 @@ struct ExecutionResult {
   // Pools whose writes failed otherwise (server down, forbidden): plan again with backoff.
   std::set<std::string> failed_pools;
   Status first_error;  // of the failures, for the log
+  // The write gate closed during this plan: what was left of it was not written (those pools are
+  // in failed_pools).
+  bool lost_leadership = false;
   // resourceVersions the writes produced, by "nodes/<name>" and "computepools/<ns>/<name>", so
   // the caller can wait for its caches to catch up before planning again.
   std::map<std::string, std::string> written_versions;
@@ -60,10 +67,15 @@ struct ExecutionResult {
   bool Complete() const { return conflicted_pools.empty() && failed_pools.empty(); }
 };
 
+// Whether a write may go out now: ControllerRunLoop::MayWrite in the binary (this replica leads
+// and its Lease is fresh). Null means always.
+using WriteGate = std::function<bool()>;
+
 class PlanExecutor {
  public:
-  // `events` may be null (no events). The field manager names the writer in managedFields.
-  PlanExecutor(kube::ApiClientPtr client, EventSink* events,
+  // `events` may be null (no events). `may_write` is asked before every write. The field manager
+  // names the writer in managedFields.
+  PlanExecutor(kube::ApiClientPtr client, EventSink* events, WriteGate may_write = nullptr,
                std::string field_manager = "zhisuan-controller");
 
   ExecutionResult Execute(const PoolPlan& plan);
@@ -79,6 +91,7 @@ class PlanExecutor {
 
   const kube::ApiClientPtr client_;
   EventSink* const events_;
+  const WriteGate may_write_;
   const std::string field_manager_;
   std::mutex mu_;
   // The resourceVersion of each ComputeNode last warned about: a broken object is reported once

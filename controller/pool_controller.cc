@@ -5,6 +5,7 @@
 #include "api/group_version.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/thread_guard.h"
 
 namespace zhisuan::controller {
 namespace {
@@ -36,15 +37,15 @@ std::optional<int64_t> VersionNumber(const std::string& resource_version) {
 
 }  // namespace
 
-PoolController::PoolController(kube::ApiClientPtr client, EventSink* events,
+PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* events,
                                ControllerMetrics* metrics, PoolControllerOptions options,
                                ClockPtr clock)
     : client_(client),
       metrics_(metrics),
       options_(std::move(options)),
       clock_(std::move(clock)),
-      executor_(client, events),
-      pools_(client, InformerFor(api::kComputePools), clock_),
+      executor_(client, events, options_.may_write),
+      pools_(client, InformerFor(api::kComputePools, MetadataOnly), clock_),
       nodes_(client, InformerFor(kube::kNodes, MetadataOnly), clock_),
       compute_nodes_(client, InformerFor(api::kComputeNodes, MetadataOnly), clock_),
       queue_(kube::WorkQueueOptions{}, clock_) {
@@ -90,8 +91,9 @@ PoolController::PoolController(kube::ApiClientPtr client, EventSink* events,
                                    [this](const kube::ObjectPtr&, const kube::ObjectPtr& object) {
                                      // Agents rewrite status on a timer; only a change the planner
                                      // reads matters.
-                                     if (observations_.UpsertComputeNode(*object))
+                                     if (observations_.UpsertComputeNode(*object)) {
                                        OnComputeNodeChange(object);
+                                     }
                                    },
                                    [this](const kube::ObjectPtr& object) {
                                      observations_.RemoveComputeNode(kube::ObjectKey(*object));
@@ -122,9 +124,9 @@ void PoolController::StartWorkers() {
   workers_started_ = true;
   for (const auto& key : pools_.store().ListKeys()) queue_.Add(key);
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
-    workers_.emplace_back([this] { Work(); });
+    workers_.emplace_back([this] { RunGuarded("pool-worker", [this] { Work(); }); });
   }
-  housekeeper_ = std::thread([this] { Housekeeping(); });
+  housekeeper_ = std::thread([this] { RunGuarded("housekeeping", [this] { Housekeeping(); }); });
 }
 
 void PoolController::Housekeeping() {

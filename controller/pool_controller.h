@@ -43,12 +43,14 @@ struct PoolControllerOptions {
   // How often, while leading and when the cache changed, the pool and supply gauges are
   // refreshed and freed heap is handed back to the OS (see Housekeeping).
   std::chrono::milliseconds housekeeping_interval{1000};
+  // Asked before every write (ControllerRunLoop::MayWrite: still leading); null means always.
+  WriteGate may_write;
 };
 
 class PoolController {
  public:
   // `events` and `metrics` may be null.
-  PoolController(kube::ApiClientPtr client, EventSink* events, ControllerMetrics* metrics,
+  PoolController(const kube::ApiClientPtr& client, EventSink* events, ControllerMetrics* metrics,
                  PoolControllerOptions options, ClockPtr clock = SystemClock());
   ~PoolController();
   PoolController(const PoolController&) = delete;
@@ -66,6 +68,8 @@ class PoolController {
   // One reconcile of one pool key; public for tests that drive the loop by hand.
   void Reconcile(const std::string& pool_key);
   size_t QueueDepth() const { return queue_.Len(); }
+  // The ComputePool informer's stored copy ("ns/name"), null when absent; for tests.
+  kube::ObjectPtr StoredPool(const std::string& key) const { return pools_.store().Get(key); }
 
  private:
   void Work();

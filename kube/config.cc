@@ -204,7 +204,8 @@ StatusOr<ClientConfig> LoadKubeconfig(const std::string& path, const std::string
 
 EnvLookup ProcessEnv() {
   return [](std::string_view name) -> std::string {
-    const char* value = std::getenv(std::string(name).c_str());
+    // The process never changes its environment, so concurrent reads are safe.
+    const char* value = std::getenv(std::string(name).c_str());  // NOLINT(concurrency-mt-unsafe)
     return value != nullptr ? value : "";
   };
 }

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/thread_guard.h"
 
 namespace zhisuan::kube {
 namespace {
@@ -42,7 +43,7 @@ EventRecorder::EventRecorder(ApiClientPtr client, std::string component, std::st
       host_(std::move(host)),
       options_(options),
       clock_(std::move(clock)) {
-  worker_ = std::thread([this] { Work(); });
+  worker_ = std::thread([this] { RunGuarded("event-recorder", [this] { Work(); }); });
 }
 
 EventRecorder::~EventRecorder() { Stop(); }

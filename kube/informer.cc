@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/thread_guard.h"
 #include "kube/clock_wait.h"
 
 namespace zhisuan::kube {
@@ -37,7 +38,8 @@ void Informer::AddEventHandlers(ResourceEventHandlers handlers) {
 void Informer::Start() {
   std::lock_guard lock(mu_);
   if (thread_.joinable() || stopping_) return;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread(
+      [this] { RunGuarded(StrCat("informer ", options_.type.resource), [this] { Run(); }); });
 }
 
 void Informer::Stop() {

@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/thread_guard.h"
 #include "kube/clock_wait.h"
 
 namespace zhisuan::kube {
@@ -255,7 +256,7 @@ void LeaderElector::Run() {
 void LeaderElector::Start() {
   std::lock_guard lock(mu_);
   if (thread_.joinable() || stopping_) return;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] { RunGuarded("leader-election", [this] { Run(); }); });
 }
 
 void LeaderElector::Stop() {
@@ -269,7 +270,10 @@ void LeaderElector::Stop() {
 
 bool LeaderElector::IsLeader() const {
   std::lock_guard lock(mu_);
-  return leading_ && clock_->Now() - last_renew_ < config_.renew_deadline;
+  // A Lease seen held by someone else (taken over, or released) ends our leadership at once,
+  // before the renew deadline runs out: client-go's IsLeader reads the observed holder likewise.
+  return leading_ && observed_record_.holder == config_.identity &&
+         clock_->Now() - last_renew_ < config_.renew_deadline;
 }
 
 std::string LeaderElector::ObservedLeader() const {

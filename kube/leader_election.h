@@ -75,8 +75,9 @@ class LeaderElector {
   // joins the thread started by Start().
   void Stop();
 
-  // Leading, and renewed within renew_deadline: false as soon as the renewal is overdue, even
-  // while an API call that would tell us is still hanging.
+  // Leading, the Lease last seen naming this identity, and renewed within renew_deadline: false
+  // as soon as the renewal is overdue (even while an API call that would tell us is still
+  // hanging) or a read showed another holder. The controller gates every write on it.
   bool IsLeader() const;
   // The holder as last observed ("" when none or not yet observed).
   std::string ObservedLeader() const;

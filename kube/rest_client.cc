@@ -49,11 +49,11 @@ class TlsFailureLog {
     last_ = std::move(reason);
     ++generation_;
   }
-  uint64_t generation() const {
+  uint64_t Generation() const {
     std::lock_guard<std::mutex> lock(mu_);
     return generation_;
   }
-  std::string last() const {
+  std::string Last() const {
     std::lock_guard<std::mutex> lock(mu_);
     return last_;
   }
@@ -140,8 +140,9 @@ Status ValidateTls(const TlsSettings& tls) {
   }
   if (tls.client_cert_pem.empty()) return OkStatus();
   std::vector<X509Ptr> chain = ReadCertificates(tls.client_cert_pem);
-  if (chain.empty())
+  if (chain.empty()) {
     return InvalidArgumentError("client certificate data is not a PEM certificate");
+  }
   BioPtr bio = MemoryBio(tls.client_key_pem);
   PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   ERR_clear_error();
@@ -162,8 +163,9 @@ void ConfigureTlsContext(const TlsSettings& tls, boost::asio::ssl::context& cont
       // The configured CA is the only root, as in client-go: the system store must not vouch for
       // an API server.
       X509_STORE* store = X509_STORE_new();
-      for (const X509Ptr& cert : ReadCertificates(tls.ca_pem))
+      for (const X509Ptr& cert : ReadCertificates(tls.ca_pem)) {
         X509_STORE_add_cert(store, cert.get());
+      }
       SSL_CTX_set_cert_store(native, store);
     }
     X509_VERIFY_PARAM* param = SSL_CTX_get0_param(native);
@@ -283,8 +285,9 @@ class RestWatchStream final : public WatchStream {
       std::string chunk;
       try {
         chunk = ReadSome(body_, size_t{1} << 20);
-        if (chunk.empty() && body_.exception() != nullptr)
+        if (chunk.empty() && body_.exception() != nullptr) {
           std::rethrow_exception(body_.exception());
+        }
       } catch (const std::exception& e) {
         if (cancelled_) return CancelledError(StrCat(what_, ": watch cancelled"));
         return Fail(UnavailableError(StrCat(what_, ": watch stream broke: ", e.what())));
@@ -330,7 +333,8 @@ class RestWatchStream final : public WatchStream {
 
 class RestClient final : public ApiClient {
  public:
-  RestClient(ClientConfig config, std::shared_ptr<TlsSettings> tls, web::uri base, ClockPtr clock)
+  RestClient(ClientConfig config, std::shared_ptr<TlsSettings> tls, web::uri base,
+             const ClockPtr& clock)
       : config_(std::move(config)),
         tls_(std::move(tls)),
         base_(std::move(base)),
@@ -494,7 +498,7 @@ class RestClient final : public ApiClient {
     AttemptOutcome local;
     if (outcome == nullptr) outcome = &local;
     const std::string what = StrCat(spec.method, " ", spec.path_and_query);
-    const uint64_t tls_failures_before = tls_->failures->generation();
+    const uint64_t tls_failures_before = tls_->failures->Generation();
     try {
       http_request request(spec.method);
       request.set_request_uri(web::uri(spec.path_and_query));
@@ -514,10 +518,10 @@ class RestClient final : public ApiClient {
         return DeadlineExceededError(
             StrCat(what, ": no response within the timeout (", reason, ")"));
       }
-      if (tls_->failures->generation() != tls_failures_before) {
+      if (tls_->failures->Generation() != tls_failures_before) {
         outcome->tls_verification_failed = true;
         return UnavailableError(StrCat(what, ": TLS certificate verification of ", config_.server,
-                                       " failed: ", tls_->failures->last()));
+                                       " failed: ", tls_->failures->Last()));
       }
       outcome->request_sent = !FailedBeforeSending(reason);
       return UnavailableError(StrCat(what, ": cannot reach ", config_.server, ": ", reason));
@@ -631,7 +635,7 @@ class RestClient final : public ApiClient {
 
 }  // namespace
 
-StatusOr<ApiClientPtr> NewRestClient(const ClientConfig& config, ClockPtr clock) {
+StatusOr<ApiClientPtr> NewRestClient(const ClientConfig& config, const ClockPtr& clock) {
   if (config.server.empty()) return InvalidArgumentError("client config has no server");
   if (!StartsWith(config.server, "https://")) {
     return InvalidArgumentError(StrCat("server ", config.server, " is not https://"));

@@ -15,6 +15,6 @@ namespace zhisuan::kube {
 // Fails when the configuration cannot work (no server, unparseable PEM, a key that does not match
 // its certificate) rather than on the first request.
 StatusOr<ApiClientPtr> NewRestClient(const ClientConfig& config);
-StatusOr<ApiClientPtr> NewRestClient(const ClientConfig& config, ClockPtr clock);
+StatusOr<ApiClientPtr> NewRestClient(const ClientConfig& config, const ClockPtr& clock);
 
 }  // namespace zhisuan::kube

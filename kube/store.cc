@@ -88,7 +88,7 @@ void Store::IndexLocked(const std::string& key, const ObjectPtr& old_object,
   }
 }
 
-ObjectPtr Store::Upsert(ObjectPtr object) {
+ObjectPtr Store::Upsert(const ObjectPtr& object) {
   const std::string key = ObjectKey(*object);
   std::unique_lock lock(mu_);
   ObjectPtr& slot = objects_[key];

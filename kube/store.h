@@ -43,7 +43,7 @@ class Store {
   size_t Size() const;
 
   // Writers (the informer). Each returns the object it replaced, or nullptr.
-  ObjectPtr Upsert(ObjectPtr object);
+  ObjectPtr Upsert(const ObjectPtr& object);
   ObjectPtr Remove(const std::string& key);
 
  private:

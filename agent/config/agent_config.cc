@@ -175,8 +175,9 @@ StatusOr<std::string> ScalarText(const YAML::Node& node, std::string_view field)
   if (node.IsSequence()) {
     std::vector<std::string> items;
     for (const auto& item : node) {
-      if (!item.IsScalar())
+      if (!item.IsScalar()) {
         return InvalidArgumentError(StrCat(field, ": expected a list of values"));
+      }
       items.push_back(item.Scalar());
     }
     return StrJoin(items, ",");

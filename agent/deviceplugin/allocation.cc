@@ -131,6 +131,7 @@ std::vector<std::string> ResourceDevices::Prefer(const std::vector<std::string>&
     }
   }
   std::vector<int> order;
+  order.reserve(per_node.size());
   for (const auto& [node, ids] : per_node) order.push_back(node);
   std::sort(order.begin(), order.end(), [&](int a, int b) {
     // Known NUMA nodes before unknown (-1); then where the must-include devices are; then size.

@@ -65,7 +65,7 @@ class DevicePluginService final : public v1beta1::DevicePlugin::Service {
   }
   ~DevicePluginService() override { health_.Unsubscribe(subscription_); }
 
-  const ResourceDevices& devices() const { return devices_; }
+  const ResourceDevices& Devices() const { return devices_; }
 
   void Wake() {
     std::lock_guard lock(mu_);
@@ -163,7 +163,7 @@ DevicePluginServer::DevicePluginServer(std::string socket_path,
 DevicePluginServer::~DevicePluginServer() { Stop(); }
 
 const std::string& DevicePluginServer::resource_name() const {
-  return service_->devices().resource_name();
+  return service_->Devices().resource_name();
 }
 
 void DevicePluginServer::HealthChanged() { service_->Wake(); }

@@ -7,6 +7,7 @@
 #include "agent/resource_naming.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/thread_guard.h"
 
 namespace zhisuan::agent {
 namespace {
@@ -61,7 +62,7 @@ DevicePluginSet::DevicePluginSet(DevicePluginSetOptions options, DeviceHealthSou
     : options_(std::move(options)), health_(health) {}
 
 StatusOr<std::unique_ptr<DevicePluginSet>> DevicePluginSet::Start(
-    DevicePluginSetOptions options, const std::vector<Accelerator>& accelerators,
+    const DevicePluginSetOptions& options, const std::vector<Accelerator>& accelerators,
     DeviceHealthSource& health) {
   if (!options.resource_prefix.empty()) {
     ZHISUAN_RETURN_IF_ERROR(ValidateResourcePrefix(options.resource_prefix));
@@ -83,7 +84,8 @@ StatusOr<std::unique_ptr<DevicePluginSet>> DevicePluginSet::Start(
     }
     set->Reconcile();
   }
-  set->watcher_ = std::thread([raw = set.get()] { raw->WatchLoop(); });
+  set->watcher_ = std::thread(
+      [raw = set.get()] { RunGuarded("device-plugin-watch", [raw] { raw->WatchLoop(); }); });
   return set;
 }
 

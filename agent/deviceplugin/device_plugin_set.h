@@ -39,7 +39,7 @@ class DevicePluginSet {
   // Serves one plugin per resource the accelerators map to, registers each with kubelet if its
   // socket is there, and starts the watcher. `health` must outlive the set.
   static StatusOr<std::unique_ptr<DevicePluginSet>> Start(
-      DevicePluginSetOptions options, const std::vector<Accelerator>& accelerators,
+      const DevicePluginSetOptions& options, const std::vector<Accelerator>& accelerators,
       DeviceHealthSource& health);
   ~DevicePluginSet();
   DevicePluginSet(const DevicePluginSet&) = delete;

@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "common/strings.h"
@@ -21,13 +23,19 @@ bool IsLabelSafe(std::string_view value) {
   return true;
 }
 
-StatusOr<double> NumberField(const YAML::Node& node, std::string_view key) {
+// A carbon figure: a number, or null for unknown.
+StatusOr<std::optional<double>> FigureField(const YAML::Node& node, std::string_view key) {
+  if (node.IsNull()) return std::optional<double>();
   if (!node.IsScalar()) return InvalidArgumentError(StrCat(key, ": expected a number"));
   auto value = ParseDouble(StripWhitespace(node.Scalar()));
   if (!value) {
     return InvalidArgumentError(StrCat(key, ": expected a number, got \"", node.Scalar(), "\""));
   }
-  return *value;
+  return std::optional<double>(*value);
+}
+
+std::string FigureText(const std::optional<double>& figure) {
+  return figure ? StrCat(*figure) : std::string("unknown");
 }
 
 }  // namespace
@@ -41,16 +49,13 @@ Status ValidateEnergyProfile(const EnergyProfile& profile) {
     return InvalidArgumentError(StrCat("zone: \"", profile.zone, "\" must be 0-63 of [a-z0-9._-]"));
   }
   // The dirtiest grids run near 1,000 g/kWh; lignite alone about 1,200. 2,000 leaves headroom.
-  if (!std::isfinite(profile.carbon_intensity_grams_per_kwh) ||
-      profile.carbon_intensity_grams_per_kwh < 0 || profile.carbon_intensity_grams_per_kwh > 2000) {
+  if (const auto& intensity = profile.carbon_intensity_grams_per_kwh;
+      intensity && !(*intensity >= 0 && *intensity <= 2000)) {  // NaN fails both
     return InvalidArgumentError(
-        StrCat("carbonIntensityGramsPerKwh: ", profile.carbon_intensity_grams_per_kwh,
-               " is outside 0..2000"));
+        StrCat("carbonIntensityGramsPerKwh: ", *intensity, " is outside 0..2000"));
   }
-  if (!std::isfinite(profile.carbon_free_ratio) || profile.carbon_free_ratio < 0 ||
-      profile.carbon_free_ratio > 1) {
-    return InvalidArgumentError(
-        StrCat("carbonFreeRatio: ", profile.carbon_free_ratio, " is outside 0..1"));
+  if (const auto& ratio = profile.carbon_free_ratio; ratio && !(*ratio >= 0 && *ratio <= 1)) {
+    return InvalidArgumentError(StrCat("carbonFreeRatio: ", *ratio, " is outside 0..1"));
   }
   return OkStatus();
 }
@@ -72,9 +77,9 @@ StatusOr<EnergyProfile> ParseEnergyProfile(std::string_view text, const EnergyPr
         if (!value.IsScalar()) return InvalidArgumentError(StrCat(key, ": expected a string"));
         (key == "source" ? profile.source : profile.zone) = value.Scalar();
       } else if (key == "carbonIntensityGramsPerKwh") {
-        ZHISUAN_ASSIGN_OR_RETURN(profile.carbon_intensity_grams_per_kwh, NumberField(value, key));
+        ZHISUAN_ASSIGN_OR_RETURN(profile.carbon_intensity_grams_per_kwh, FigureField(value, key));
       } else if (key == "carbonFreeRatio") {
-        ZHISUAN_ASSIGN_OR_RETURN(profile.carbon_free_ratio, NumberField(value, key));
+        ZHISUAN_ASSIGN_OR_RETURN(profile.carbon_free_ratio, FigureField(value, key));
       } else {
         return InvalidArgumentError(StrCat(key, ": unknown field"));
       }
@@ -86,12 +91,27 @@ StatusOr<EnergyProfile> ParseEnergyProfile(std::string_view text, const EnergyPr
   return profile;
 }
 
+std::string UnknownCarbonFigures(const EnergyProfile& profile) {
+  std::vector<std::string> unknown;
+  if (!profile.carbon_intensity_grams_per_kwh) unknown.emplace_back("carbon intensity");
+  if (!profile.carbon_free_ratio) unknown.emplace_back("carbon-free ratio");
+  return StrJoin(unknown, " and ");
+}
+
 EnergyProfileSource::EnergyProfileSource(EnergyProfile configured, std::string path,
                                          FileReaderPtr files)
     : configured_(std::move(configured)),
       path_(std::move(path)),
       files_(std::move(files)),
-      current_(configured_) {}
+      current_(configured_) {
+  // With a file, its first poll logs what it says; without one this is the profile for good.
+  if (path_.empty() && !configured_.CarbonKnown()) {
+    ZLOG(Warning) << "no " << UnknownCarbonFigures(configured_)
+                  << " configured and no --energy-profile-file: the node reports them as unknown "
+                     "(zhisuan_energy_carbon_known 0), and pools with a carbon policy on them "
+                     "will not admit it";
+  }
+}
 
 Status EnergyProfileSource::Poll() {
   if (path_.empty()) return OkStatus();
@@ -111,9 +131,9 @@ Status EnergyProfileSource::Poll() {
     if (parsed.ok()) {
       if (!(*parsed == current_)) {
         ZLOG(Info) << "energy profile from " << path_ << ": source=" << parsed->source
-                   << " zone=" << parsed->zone
-                   << " carbonIntensityGramsPerKwh=" << parsed->carbon_intensity_grams_per_kwh
-                   << " carbonFreeRatio=" << parsed->carbon_free_ratio;
+                   << " zone=" << parsed->zone << " carbonIntensityGramsPerKwh="
+                   << FigureText(parsed->carbon_intensity_grams_per_kwh)
+                   << " carbonFreeRatio=" << FigureText(parsed->carbon_free_ratio);
       }
       current_ = *std::move(parsed);
       last_contents_ = std::move(seen);

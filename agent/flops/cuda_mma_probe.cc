@@ -112,6 +112,11 @@ $L_loop:
 // The driver the probe runs on: the API table, plus the library it was resolved from when it came
 // from dlopen (absent for an injected table), which stays open while the table is in use.
 struct CudaDriver : CudaDriverApi {
+  // A constructor, not aggregate initialisation with parentheses, which clang 14 (the fuzz and
+  // lint builds) does not implement.
+  CudaDriver(const CudaDriverApi& api, std::optional<DynamicLibrary> from)
+      : CudaDriverApi(api), library(std::move(from)) {}
+
   std::optional<DynamicLibrary> library;
 
   std::string Error(CUresult result) const {

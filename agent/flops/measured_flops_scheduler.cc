@@ -3,6 +3,7 @@
 #include "api/quantity.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/thread_guard.h"
 
 namespace zhisuan::agent {
 
@@ -22,7 +23,7 @@ void MeasuredFlopsScheduler::Start(bool measure_now) {
     pending_ = measure_now;
     stopping_ = false;
   }
-  worker_ = std::thread([this] { Loop(); });
+  worker_ = std::thread([this] { RunGuarded("measured-flops", [this] { Loop(); }); });
 }
 
 void MeasuredFlopsScheduler::Stop() {

@@ -9,6 +9,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,7 +20,9 @@
 
 namespace zhisuan::agent {
 
-using MetricFamilies = std::vector<prometheus::MetricFamily>;
+// A deque, not a vector: a collector holds references to the families it added (AddGaugeFamily)
+// while it adds more, and a deque's emplace_back never moves the elements already there.
+using MetricFamilies = std::deque<prometheus::MetricFamily>;
 using MetricLabels = std::vector<prometheus::ClientMetric::Label>;
 
 class MetricsCollector {

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/thread_guard.h"
 
 namespace zhisuan::agent {
 namespace {
@@ -94,77 +95,74 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const std::string& addr
     }
   }
   if (chosen == nullptr) return InvalidArgumentError("no address");  // for the analyser
-  const int fd = ::socket(chosen->ai_family, chosen->ai_socktype | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  ScopedFd fd(::socket(chosen->ai_family, chosen->ai_socktype | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
     freeaddrinfo(resolved);
-    return UnavailableError(StrCat("socket: ", std::strerror(errno)));
+    return UnavailableError(StrCat("socket: ", ErrnoText(errno)));
   }
   const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd, chosen->ai_addr, chosen->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd.get(), chosen->ai_addr, chosen->ai_addrlen) != 0 || ::listen(fd.get(), 64) != 0) {
     const int error = errno;
     freeaddrinfo(resolved);
-    ::close(fd);
-    return UnavailableError(StrCat("--listen-address \"", address, "\": ", std::strerror(error)));
+    return UnavailableError(StrCat("--listen-address \"", address, "\": ", ErrnoText(error)));
   }
   freeaddrinfo(resolved);
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &length);
   const int bound_port = bound.ss_family == AF_INET6
                              ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                              : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   int wake[2];
   if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-    ::close(fd);
-    return UnavailableError(StrCat("pipe: ", std::strerror(errno)));
+    return UnavailableError(StrCat("pipe: ", ErrnoText(errno)));
   }
-  return std::unique_ptr<HttpServer>(new HttpServer(fd, bound_port, wake[0], wake[1]));
+  return std::unique_ptr<HttpServer>(
+      new HttpServer(std::move(fd), bound_port, ScopedFd(wake[0]), ScopedFd(wake[1])));
 }
 
-HttpServer::HttpServer(int listen_fd, int port, int wake_read, int wake_write)
-    : listen_fd_(listen_fd), port_(port), wake_read_(wake_read), wake_write_(wake_write) {}
+HttpServer::HttpServer(ScopedFd listen_fd, int port, ScopedFd wake_read, ScopedFd wake_write)
+    : listen_fd_(std::move(listen_fd)),
+      port_(port),
+      wake_read_(std::move(wake_read)),
+      wake_write_(std::move(wake_write)) {}
 
-HttpServer::~HttpServer() {
-  Stop();
-  ::close(listen_fd_);
-  ::close(wake_read_);
-  ::close(wake_write_);
-}
+// The descriptors close after Stop() has joined the thread that polls them.
+HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Handle(std::string method, std::string path, HttpHandler handler) {
   handlers_[{std::move(method), std::move(path)}] = std::move(handler);
 }
 
 void HttpServer::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] { RunGuarded("metrics-http", [this] { Loop(); }); });
 }
 
 void HttpServer::Stop() {
   if (!thread_.joinable()) return;
   const char byte = 1;
-  (void)!::write(wake_write_, &byte, 1);
+  (void)!::write(wake_write_.get(), &byte, 1);
   thread_.join();
 }
 
 void HttpServer::Loop() {
   while (true) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_read_, POLLIN, 0}};
+    pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
     const int ready = ::poll(fds, 2, -1);
     if (ready < 0) {
       if (errno == EINTR) continue;
-      ZLOG(Error) << "http: poll: " << std::strerror(errno);
+      ZLOG(Error) << "http: poll: " << ErrnoText(errno);
       return;
     }
     if (fds[1].revents != 0) return;
     if ((fds[0].revents & POLLIN) == 0) continue;
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
+    const ScopedFd connection(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!connection.valid()) {
       if (errno != EINTR && errno != EAGAIN) ++errors_;
       continue;
     }
-    Serve(fd);
-    ::close(fd);
+    Serve(connection.get());
   }
 }
 

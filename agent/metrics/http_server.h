@@ -13,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/scoped_fd.h"
 #include "common/status.h"
 
 namespace zhisuan::agent {
@@ -42,14 +43,14 @@ class HttpServer {
   uint64_t errors() const { return errors_.load(); }
 
  private:
-  HttpServer(int listen_fd, int port, int wake_read, int wake_write);
+  HttpServer(ScopedFd listen_fd, int port, ScopedFd wake_read, ScopedFd wake_write);
   void Loop();
   void Serve(int fd);
 
-  const int listen_fd_;
+  const ScopedFd listen_fd_;
   const int port_;
-  const int wake_read_;
-  const int wake_write_;
+  const ScopedFd wake_read_;
+  const ScopedFd wake_write_;
   std::map<std::pair<std::string, std::string>, HttpHandler> handlers_;
   std::atomic<uint64_t> errors_{0};
   std::thread thread_;

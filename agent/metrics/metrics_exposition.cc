@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
+#include <iterator>
 #include <sstream>
 
 #include "common/log.h"
@@ -13,7 +14,6 @@ namespace {
 MetricFamilies CollectFrom(const AgentState& snapshot,
                            const std::vector<MetricsCollectorPtr>& collectors) {
   MetricFamilies families;
-  families.reserve(64);
   prometheus::MetricFamily duration;
   duration.name = "zhisuan_agent_collector_duration_seconds";
   duration.help = "How long each collector took to render the current snapshot.";
@@ -50,7 +50,10 @@ std::string MetricsExposition::Render() const {
   std::lock_guard lock(cache_mu_);
   if (state != cached_state_) {
     std::ostringstream out;
-    prometheus::TextSerializer().Serialize(out, CollectFrom(*state, collectors_));
+    MetricFamilies families = CollectFrom(*state, collectors_);
+    prometheus::TextSerializer().Serialize(
+        out, std::vector<prometheus::MetricFamily>(std::make_move_iterator(families.begin()),
+                                                   std::make_move_iterator(families.end())));
     cached_text_ = out.str();
     cached_state_ = std::move(state);
   }

@@ -1,6 +1,7 @@
 #include "agent/metrics/sampler.h"
 
 #include "common/log.h"
+#include "common/thread_guard.h"
 
 namespace zhisuan::agent {
 
@@ -137,7 +138,7 @@ void Sampler::Start() {
     std::lock_guard lock(loop_mu_);
     stopping_ = false;
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] { RunGuarded("sampler", [this] { Loop(); }); });
 }
 
 void Sampler::Stop() {

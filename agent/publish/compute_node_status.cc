@@ -24,6 +24,24 @@ api::Condition MakeCondition(std::string_view type, bool status, std::string rea
   return condition;
 }
 
+// Says whether the carbon figures are known, and what an unknown one costs the node, so an
+// operator reading the ComputeNode learns why carbon-policy pools pass it over.
+api::Condition CarbonKnownCondition(const EnergyProfile& profile, WallTime now) {
+  if (profile.CarbonKnown()) {
+    return MakeCondition(kConditionCarbonKnown, true, "EnergyProfileKnown",
+                         "carbon intensity and carbon-free ratio are known", now);
+  }
+  const bool none = !profile.carbon_intensity_grams_per_kwh && !profile.carbon_free_ratio;
+  return MakeCondition(
+      kConditionCarbonKnown, false, none ? "NoEnergyProfile" : "IncompleteEnergyProfile",
+      StrCat("no ", UnknownCarbonFigures(profile),
+             " configured or fed to the agent: status.energy leaves ", none ? "them" : "it",
+             " out, and pools with a carbon policy on ", none ? "them" : "it",
+             " do not admit this node; set the agent's energy profile (energyProfile in its "
+             "config file, --energy-profile-file, or the chart's agent.energyProfile)"),
+      now);
+}
+
 }  // namespace
 
 api::ComputeNodeStatus BuildComputeNodeStatus(
@@ -101,6 +119,7 @@ api::ComputeNodeStatus BuildComputeNodeStatus(
         kConditionAcceleratorsHealthy, false, "AcceleratorsUnhealthy",
         StrCat(unhealthy.size(), " of ", count, " unhealthy: ", StrJoin(unhealthy, ", ")), now));
   }
+  status.conditions.push_back(CarbonKnownCondition(state.energy_profile, now));
   return status;
 }
 

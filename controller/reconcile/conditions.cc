@@ -80,9 +80,14 @@ api::Condition CarbonCondition(const api::ComputePoolSpec& spec, const PoolOutco
                                                        " meet ", PolicyText(spec)),
                          generation, now);
   }
+  std::vector<std::string> unknown;  // nodes whose carbon the policy needs but they do not report
+  for (const NodeFit* fit : outcome.fits) {
+    if (fit->carbon_unknown) unknown.push_back(fit->node->name);
+  }
   return MakeCondition(api::kConditionCarbonCompliant, false, reasons::kOutOfCarbonPolicy,
                        StrCat(StrJoin(violations, "; "), ". The policy is ", PolicyText(spec),
-                              "; members are replaced by compliant spares when any are available"),
+                              "; members are replaced by compliant spares when any are available",
+                              UnknownCarbonAdvice(unknown)),
                        generation, now);
 }
 
@@ -138,6 +143,16 @@ PoolConditions DeriveConditions(const api::ComputePool& pool, const Placement& p
   conditions.ready =
       ReadyCondition(pool, outcome, conditions.capacity, conditions.health, conditions.carbon, now);
   return conditions;
+}
+
+api::Condition InvalidSpecCondition(const api::ComputePool& pool, std::string_view why,
+                                    size_t members, WallTime now) {
+  return MakeCondition(
+      api::kConditionReady, false, reasons::kInvalidSpec,
+      StrCat("the spec cannot be used: ", why, ". Fix the spec; until then no node is bound",
+             members == 0 ? std::string()
+                          : StrCat(" and the ", Plural(members, "node"), " it holds stay bound")),
+      pool.generation, now);
 }
 
 }  // namespace zhisuan::controller::stages

@@ -39,4 +39,9 @@ PoolConditions DeriveConditions(const api::ComputePool& pool, const Placement& p
                                 const PoolOutcome& outcome, std::string capacity_message,
                                 int accelerator_count, WallTime now);
 
+// Ready=False, InvalidSpec, for a pool whose spec does not decode (`why`) and that holds
+// `members` nodes. The other conditions are left as the last usable spec set them.
+api::Condition InvalidSpecCondition(const api::ComputePool& pool, std::string_view why,
+                                    size_t members, WallTime now);
+
 }  // namespace zhisuan::controller::stages

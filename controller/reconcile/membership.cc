@@ -22,7 +22,8 @@ void FitCarbon(const api::ComputePoolSpec& spec, const PlannerConfig& config,
     if (!energy.carbon_free_ratio) {
       fit.carbon_ok = false;
       fit.carbon_far = true;  // unknown energy never meets a policy
-      details.push_back("reports no carbon-free ratio");
+      fit.carbon_unknown = true;
+      details.push_back("carbon-free ratio unknown (not reported)");
     } else if (*energy.carbon_free_ratio < min) {
       fit.carbon_ok = false;
       fit.carbon_far =
@@ -36,7 +37,8 @@ void FitCarbon(const api::ComputePoolSpec& spec, const PlannerConfig& config,
     if (!energy.carbon_intensity) {
       fit.carbon_ok = false;
       fit.carbon_far = true;
-      details.push_back("reports no carbon intensity");
+      fit.carbon_unknown = true;
+      details.push_back("carbon intensity unknown (not reported)");
     } else if (*energy.carbon_intensity > max) {
       fit.carbon_ok = false;
       fit.carbon_far =
@@ -69,7 +71,7 @@ Exclusion NodeFit::AdmissionExclusion() const {
   if (compute_node == nullptr) return Exclusion::kNoComputeNode;
   if (capacity <= 0) return Exclusion::kNoMatchingAccelerators;
   if (!selected) return Exclusion::kSelector;
-  if (!carbon_ok) return Exclusion::kCarbon;
+  if (!carbon_ok) return carbon_unknown ? Exclusion::kCarbonUnknown : Exclusion::kCarbon;
   return Exclusion::kNone;
 }
 

@@ -22,19 +22,21 @@ enum class Exclusion {
   kNoMatchingAccelerators,
   kSelector,
   kCarbon,
+  kCarbonUnknown,  // the policy sets a figure the node does not report (no energy profile)
 };
 
 // How one node measures up against one pool's spec.
 struct NodeFit {
   const NodeInfo* node = nullptr;
   const api::ComputeNode* compute_node = nullptr;
-  int matching = 0;           // accelerators of the wanted vendor/product
-  int healthy_matching = 0;   // ...that are healthy
-  double capacity = 0;        // of the healthy matching ones, in request units
-  bool selected = false;      // meets spec.nodeSelector
-  bool carbon_ok = false;     // meets the carbon policy exactly (admission)
-  bool carbon_far = false;    // beyond the policy by more than the margin (immediate eviction)
-  std::string carbon_detail;  // what is out of policy, for messages
+  int matching = 0;             // accelerators of the wanted vendor/product
+  int healthy_matching = 0;     // ...that are healthy
+  double capacity = 0;          // of the healthy matching ones, in request units
+  bool selected = false;        // meets spec.nodeSelector
+  bool carbon_ok = false;       // meets the carbon policy exactly (admission)
+  bool carbon_far = false;      // beyond the policy by more than the margin (immediate eviction)
+  bool carbon_unknown = false;  // the policy sets a figure the node does not report: also far
+  std::string carbon_detail;    // what is out of policy, for messages
   std::vector<std::string> unhealthy_reasons;
 
   bool Schedulable() const { return node->ready && !node->unschedulable && !node->deleting; }

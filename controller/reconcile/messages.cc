@@ -21,6 +21,7 @@ std::vector<std::string> FreeByZone(const api::ComputePoolSpec& spec,
     ++count;
   }
   std::vector<std::string> zones;
+  zones.reserve(by_zone.size());
   for (const auto& [zone, entry] : by_zone) {
     zones.push_back(StrCat(FormatCapacity(spec, entry.first), " on ", Plural(entry.second, "node"),
                            " in zone ", zone));
@@ -37,6 +38,7 @@ std::vector<std::string> ExclusionCounts(const std::map<Exclusion, size_t>& excl
       {Exclusion::kNoMatchingAccelerators, "without healthy matching accelerators"},
       {Exclusion::kSelector, "outside spec.nodeSelector"},
       {Exclusion::kCarbon, "out of carbon policy"},
+      {Exclusion::kCarbonUnknown, "with unknown carbon"},
   };
   std::vector<std::string> counts;
   for (const auto& [exclusion, words] : kWords) {
@@ -79,6 +81,14 @@ std::string PolicyText(const api::ComputePoolSpec& spec) {
     parts.push_back(StrCat("intensity <= ", FormatNumber(*spec.max_intensity), " gCO2e/kWh"));
   }
   return StrJoin(parts, " and ");
+}
+
+std::string UnknownCarbonAdvice(const std::vector<std::string>& nodes) {
+  if (nodes.empty()) return "";
+  return StrCat("; ", StrJoin(nodes, ", "), nodes.size() == 1 ? " reports" : " report",
+                " no carbon figure the policy sets, and unknown never meets it: ",
+                nodes.size() == 1 ? "its agent needs" : "their agents need",
+                " an energy profile (see the ComputeNode condition CarbonKnown)");
 }
 
 std::string ShortfallGist(std::string_view message) {

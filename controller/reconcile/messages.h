@@ -26,6 +26,11 @@ std::string Plural(size_t count, std::string_view word);
 // "carbon-free ratio >= 0.8 and intensity <= 100 gCO2e/kWh".
 std::string PolicyText(const api::ComputePoolSpec& spec);
 
+// "; n3 and n5 report no carbon figure the policy sets, and unknown never meets it: ..." for the
+// nodes named, "" for none. Unknown carbon (an agent without an energy profile) needs the
+// operator, not a spare, so the CarbonCompliant message says what fixes it.
+std::string UnknownCarbonAdvice(const std::vector<std::string>& nodes);
+
 // A capacity message without its volatile parts: the " (free: ...)" zone list and the
 // "; nodes not eligible: ..." breakdown, which change whenever another pool binds a node.
 std::string ShortfallGist(std::string_view message);

@@ -131,6 +131,8 @@ class Planner {
   void Plan(const PoolObservation& observation, PoolPlan& plan) {
     if (observation.pool.deleting) {
       PlanDeletion(observation.pool, plan);
+    } else if (!observation.invalid_spec.empty()) {
+      PlanInvalidSpec(observation, plan);
     } else {
       PlanPool(observation, plan);
     }
@@ -180,6 +182,29 @@ class Planner {
       change.finalizers = std::move(finalizers);
       plan.pool_changes.push_back(std::move(change));
     }
+  }
+
+  // A spec the controller cannot use: the pool says why (Ready=False, InvalidSpec), binds nothing
+  // and keeps what it holds, as the spec that chose those nodes is gone and workloads may run on
+  // them. It still gets its finalizer, so deleting it releases them.
+  void PlanInvalidSpec(const PoolObservation& observation, PoolPlan& plan) {
+    const api::ComputePool& pool = observation.pool;
+    const std::string binding = pool.BindingValue();
+    api::ComputePoolStatus status = pool.status;
+    status.observed_generation = pool.generation;
+    status.nodes.clear();
+    for (const NodeEntry& entry : nodes_) {
+      if (entry.binding == binding) status.nodes.push_back(entry.node->name);  // in name order
+    }
+    const api::Condition* before = api::FindCondition(pool.status.conditions, api::kConditionReady);
+    api::Condition ready =
+        stages::InvalidSpecCondition(pool, observation.invalid_spec, status.nodes.size(), now_);
+    if (before == nullptr || before->reason != ready.reason || before->message != ready.message) {
+      AddEvent(plan, pool, PlannedEvent::Type::kWarning, reasons::kInvalidSpec, ready.message);
+    }
+    api::SetCondition(status.conditions, std::move(ready));
+    PoolChange change = ChangeOf(observation, observation.impaired_since, std::move(status));
+    if (!change.Empty()) plan.pool_changes.push_back(std::move(change));
   }
 
   void PlanPool(const PoolObservation& observation, PoolPlan& plan) {

@@ -112,6 +112,8 @@ inline constexpr std::string_view kUnhealthyMembers = "UnhealthyMembers";
 inline constexpr std::string_view kNoMembers = "NoMembers";
 inline constexpr std::string_view kReady = "Ready";
 inline constexpr std::string_view kDeleting = "Deleting";
+// Ready=False on a pool whose spec the controller cannot use (an older CRD let it through).
+inline constexpr std::string_view kInvalidSpec = "InvalidSpec";
 }  // namespace reasons
 
 }  // namespace zhisuan::controller

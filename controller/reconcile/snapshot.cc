@@ -140,7 +140,9 @@ std::map<std::string, WallTime> DecodeImpairedSince(std::string_view value) {
 
 StatusOr<PoolObservation> PoolObservationFromJson(const Json& object) {
   PoolObservation observation;
-  ZHISUAN_ASSIGN_OR_RETURN(observation.pool, api::ComputePoolFromJson(object));
+  Status spec_error;
+  ZHISUAN_ASSIGN_OR_RETURN(observation.pool, api::ComputePoolFromJson(object, &spec_error));
+  if (!spec_error.ok()) observation.invalid_spec = spec_error.message();
   const Json& metadata = object["metadata"];
   if (metadata.contains("creationTimestamp") && metadata["creationTimestamp"].is_string()) {
     observation.creation_timestamp = metadata["creationTimestamp"].get<std::string>();

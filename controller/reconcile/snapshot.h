@@ -59,10 +59,15 @@ StatusOr<NodeInfo> NodeInfoFromJson(const Json& object);
 // A ComputePool together with the metadata the planner needs beyond api::ComputePool.
 struct PoolObservation {
   api::ComputePool pool;
+  // Why the spec does not decode, "" when it does. Such a pool is still observed (its spec left
+  // empty), so the planner reports it (Ready=False, InvalidSpec) and handles its deletion rather
+  // than the pool vanishing from the controller's view with its nodes and finalizer.
+  std::string invalid_spec;
   std::string creation_timestamp;  // RFC 3339; orders pools (older pools claim nodes first)
   std::map<std::string, WallTime> impaired_since;  // from kImpairedSinceAnnotation
 };
 
+// Fails only when the metadata is malformed; a spec that does not decode sets invalid_spec.
 StatusOr<PoolObservation> PoolObservationFromJson(const Json& object);
 
 // Encodes/decodes kImpairedSinceAnnotation. Decoding is lenient: a malformed value (someone edited

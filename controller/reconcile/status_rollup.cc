@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "api/quantity.h"
 
@@ -24,47 +25,34 @@ void AddFlops(const api::ComputePoolSpec& spec, const NodeFit& fit, double& tota
   }
 }
 
-// Sums for the pool's carbon figures, plain and weighted by power capacity.
-struct CarbonSums {
-  double power = 0, ratio_weighted = 0, intensity_weighted = 0;
-  double ratio_plain = 0, intensity_plain = 0;
-  size_t ratio_count = 0, intensity_count = 0;
-  bool all_have_power = true;
-
-  void Add(const api::ComputeNodeStatus& node_status) {
-    if (node_status.power_capacity_watts <= 0) all_have_power = false;
-    const double watts = static_cast<double>(node_status.power_capacity_watts);
-    if (node_status.energy.carbon_free_ratio) {
-      ratio_plain += *node_status.energy.carbon_free_ratio;
-      ratio_weighted += *node_status.energy.carbon_free_ratio * watts;
-      ++ratio_count;
-    }
-    if (node_status.energy.carbon_intensity) {
-      intensity_plain += *node_status.energy.carbon_intensity;
-      intensity_weighted += *node_status.energy.carbon_intensity * watts;
-      ++intensity_count;
-    }
-    power += watts;
+// One carbon figure over the members that report it. A member that does not (no energy profile:
+// unknown) is left out rather than counted as 0, which would make the pool look cleaner on
+// intensity and dirtier on carbon-free ratio than anything known about it.
+class CarbonFigure {
+ public:
+  void Add(const std::optional<double>& figure, int64_t power_capacity_watts) {
+    if (!figure) return;
+    const double watts = static_cast<double>(power_capacity_watts);
+    if (power_capacity_watts <= 0) all_have_power_ = false;
+    plain_ += *figure;
+    weighted_ += *figure * watts;
+    power_ += watts;
+    ++count_;
   }
 
-  // Power-weighted when every member reports its power capacity and energy (a 10 kW node burns ten
-  // times the energy of a 1 kW one), else a plain average rather than a weighting that ignores
-  // some.
-  void WriteTo(api::ComputePoolStatus& status, size_t members) const {
-    const bool weighted =
-        all_have_power && power > 0 && ratio_count == members && intensity_count == members;
-    status.carbon_free_ratio.reset();
-    status.carbon_intensity.reset();
-    if (ratio_count > 0) {
-      status.carbon_free_ratio =
-          Round(weighted ? ratio_weighted / power : ratio_plain / static_cast<double>(ratio_count));
-    }
-    if (intensity_count > 0) {
-      status.carbon_intensity =
-          Round(weighted ? intensity_weighted / power
-                         : intensity_plain / static_cast<double>(intensity_count));
-    }
+  // Power-weighted when every member that reports the figure reports its power capacity (a 10 kW
+  // node burns ten times the energy of a 1 kW one), else a plain average rather than a weighting
+  // that ignores some; absent when no member reports it.
+  std::optional<double> Value() const {
+    if (count_ == 0) return std::nullopt;
+    return Round(all_have_power_ && power_ > 0 ? weighted_ / power_
+                                               : plain_ / static_cast<double>(count_));
   }
+
+ private:
+  double plain_ = 0, weighted_ = 0, power_ = 0;
+  size_t count_ = 0;
+  bool all_have_power_ = true;
 };
 
 }  // namespace
@@ -80,18 +68,23 @@ api::ComputePoolStatus RollUpStatus(const api::ComputePool& pool,
   status.nodes.clear();
   status.accelerator_count = 0;
   status.flops = 0;
-  CarbonSums carbon;
+  CarbonFigure ratio, intensity;
   for (const NodeFit* fit : fits) {
     status.nodes.push_back(fit->node->name);
     status.accelerator_count += fit->healthy_matching;
     AddFlops(spec, *fit, status.flops);
-    if (fit->compute_node != nullptr) carbon.Add(fit->compute_node->status);
+    if (fit->compute_node != nullptr) {
+      const api::ComputeNodeStatus& node_status = fit->compute_node->status;
+      ratio.Add(node_status.energy.carbon_free_ratio, node_status.power_capacity_watts);
+      intensity.Add(node_status.energy.carbon_intensity, node_status.power_capacity_watts);
+    }
   }
   std::sort(status.nodes.begin(), status.nodes.end());
   // The API stores FLOPS as a 4-digit quantity; compare in that form, or the status read back
   // (15.83P) would never equal the one computed (15.8304P) and every plan would rewrite it.
   status.flops = api::ParseQuantity(api::FormatQuantity(status.flops)).value_or(status.flops);
-  carbon.WriteTo(status, fits.size());
+  status.carbon_free_ratio = ratio.Value();
+  status.carbon_intensity = intensity.Value();
   status.scheduling_node_selector = {{std::string(api::kPoolLabel), binding}};
   status.scheduling_tolerations = {
       {std::string(api::kPoolTaintKey), "Equal", binding, "NoSchedule"}};

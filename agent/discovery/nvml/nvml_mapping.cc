@@ -38,11 +38,10 @@ std::optional<int> CudaCoresPerSm(int major, int minor) {
       return 64;  // Volta, Turing
     case 8:
       return minor == 0 ? 64 : 128;  // GA100 : GA10x, Ada (8.9)
-    case 9:
-      return 128;  // Hopper
-    case 10:
+    case 9:                          // Hopper
+    case 10:                         // Blackwell
     case 12:
-      return 128;  // Blackwell
+      return 128;
     default:
       return std::nullopt;
   }

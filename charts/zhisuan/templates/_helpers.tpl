@@ -82,8 +82,13 @@ seccompProfile:
 {{- define "zhisuan.energyProfileFile" -}}
 source: {{ .source | quote }}
 zone: {{ .zone | default "" | quote }}
-carbonIntensityGramsPerKwh: {{ .carbonIntensity | default 0 }}
-carbonFreeRatio: {{ .carbonFreeRatio | default 0 }}
+{{- /* An unset figure is left out, so the agent reports it as unknown rather than as 0. */}}
+{{- if not (kindIs "invalid" .carbonIntensity) }}
+carbonIntensityGramsPerKwh: {{ .carbonIntensity }}
+{{- end }}
+{{- if not (kindIs "invalid" .carbonFreeRatio) }}
+carbonFreeRatio: {{ .carbonFreeRatio }}
+{{- end }}
 {{- end -}}
 
 {{/*

@@ -1,9 +1,12 @@
-// The agent's ClusterRole (docs/rbac-agent.md, applied verbatim) bound to a ServiceAccount: with a
-// token for that account the publisher and the Node status advertiser succeed, and everything
-// else an agent has no business doing is denied.
+// The agent's ClusterRole and ClusterRoleBinding as the chart ships them (charts/zhisuan,
+// rendered by `helm template`; docs/rbac-agent.md explains every rule) bound to its
+// ServiceAccount: with a token for that account the publisher and the Node status advertiser
+// succeed, and everything else an agent has no business doing is denied.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -23,16 +26,37 @@ namespace {
 
 using harness::SharedControlPlane;
 
-// The ```yaml block of docs/rbac-agent.md: the single source of the agent's ClusterRole.
-std::string ClusterRoleFromDocs() {
-  std::ifstream file(harness::SourceDir() + "/docs/rbac-agent.md");
-  std::stringstream text;
-  text << file.rdbuf();
-  const std::string doc = text.str();
-  const size_t start = doc.find("```yaml\n");
-  const size_t end = doc.find("```", start + 8);
-  EXPECT_NE(start, std::string::npos);
-  return doc.substr(start + 8, end - start - 8);
+// The chart's agent ClusterRole and its ClusterRoleBinding (release "zhisuan" in namespace
+// zhisuan-system), from `helm template --show-only templates/rbac.yaml`; helm sits next to kubectl
+// in the toolchain.
+std::string AgentRbacFromChart() {
+  const std::string helm =
+      (std::filesystem::path(SharedControlPlane().kubectl_path()).parent_path() / "helm").string();
+  const std::string command = helm + " template zhisuan '" + harness::SourceDir() +
+                              "/charts/zhisuan' --namespace zhisuan-system --kube-version 1.34.4" +
+                              " --show-only templates/rbac.yaml 2>&1";
+  std::string rendered;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buffer[4096];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) rendered.append(buffer, n);
+    EXPECT_EQ(pclose(pipe), 0) << command << ": " << rendered;
+  }
+  std::string agent;
+  size_t start = 0;
+  while (start < rendered.size()) {
+    size_t end = rendered.find("\n---", start);
+    if (end == std::string::npos) end = rendered.size();
+    const std::string doc = rendered.substr(start, end - start);
+    if (doc.find("\n  name: zhisuan-agent\n") != std::string::npos &&
+        (doc.find("\nkind: ClusterRole\n") != std::string::npos ||
+         doc.find("\nkind: ClusterRoleBinding\n") != std::string::npos)) {
+      agent += "---\n" + doc + "\n";
+    }
+    start = end + 4;
+  }
+  EXPECT_NE(agent.find("kind: ClusterRoleBinding"), std::string::npos) << rendered;
+  return agent;
 }
 
 kube::ApiClientPtr ServiceAccountClient() {
@@ -56,16 +80,13 @@ kube::ApiClientPtr ServiceAccountClient() {
 TEST(AgentRbacTest, ServiceAccountCanPublishAndNothingMore) {
   testing::InstallCrds();
   auto& plane = SharedControlPlane();
-  const std::string role = ClusterRoleFromDocs();
-  ASSERT_EQ(plane.Kubectl({"apply", "-f", "-"}, role).exit_code, 0) << role;
+  const std::string rbac = AgentRbacFromChart();
+  auto applied = plane.Kubectl({"apply", "-f", "-"}, rbac);
+  ASSERT_EQ(applied.exit_code, 0) << applied.output << rbac;
   plane.Kubectl({"create", "namespace", "zhisuan-system"});
   ASSERT_EQ(plane.Kubectl({"create", "serviceaccount", "zhisuan-agent", "-n", "zhisuan-system"})
                 .exit_code,
             0);
-  auto bound =
-      plane.Kubectl({"create", "clusterrolebinding", "zhisuan-agent", "--clusterrole=zhisuan-agent",
-                     "--serviceaccount=zhisuan-system:zhisuan-agent"});
-  ASSERT_EQ(bound.exit_code, 0) << bound.output;
   testing::CreateNode("rbac-node");
   plane.Kubectl({"create", "namespace", "tenant-a"});
   plane.Kubectl({"create", "secret", "generic", "db", "-n", "tenant-a", "--from-literal=k=v"});
@@ -95,6 +116,14 @@ TEST(AgentRbacTest, ServiceAccountCanPublishAndNothingMore) {
   EXPECT_TRUE(kube::IsForbidden(agent->Delete(kube::kNodes, "", "rbac-node")));
   EXPECT_TRUE(kube::IsForbidden(agent->Get(secrets, "tenant-a", "db").status()));
   EXPECT_TRUE(kube::IsForbidden(agent->List(kube::kNodes, "", {}).status()));
+  EXPECT_TRUE(kube::IsForbidden(agent->List(api::kComputeNodes, "", {}).status()));
+  EXPECT_TRUE(kube::IsForbidden(agent
+                                    ->Create(kube::kEvents, "default",
+                                             kube::Json{{"apiVersion", "v1"},
+                                                        {"kind", "Event"},
+                                                        {"metadata", {{"name", "forged"}}},
+                                                        {"involvedObject", {{"kind", "Node"}}}})
+                                    .status()));
   EXPECT_TRUE(kube::IsForbidden(agent->Delete(api::kComputeNodes, "", "rbac-node")));
   EXPECT_TRUE(kube::IsForbidden(agent
                                     ->Create(api::kComputePools, "tenant-a",
@@ -112,6 +141,23 @@ TEST(AgentRbacTest, ServiceAccountCanPublishAndNothingMore) {
   auto can = plane.Kubectl(
       {"auth", "can-i", "--list", "--as=system:serviceaccount:zhisuan-system:zhisuan-agent"});
   EXPECT_EQ(can.output.find("secrets"), std::string::npos) << can.output;
+  // Nothing beyond what the calls above use. kubectl auth can-i prints its answer on the last line
+  // (a warning about cluster-scoped resources may come first).
+  for (const std::vector<std::string>& wider : std::vector<std::vector<std::string>>{
+           {"list", "nodes"},
+           {"watch", "nodes"},
+           {"update", "nodes"},
+           {"get", "nodes", "--subresource=status"},
+           {"update", "computenodes.zhisuan.io"},
+           {"get", "computenodes.zhisuan.io", "--subresource=status"},
+           {"update", "computenodes.zhisuan.io", "--subresource=status"},
+           {"create", "events", "-n", "default"}}) {
+    std::vector<std::string> args = {"auth", "can-i"};
+    args.insert(args.end(), wider.begin(), wider.end());
+    args.push_back("--as=system:serviceaccount:zhisuan-system:zhisuan-agent");
+    const std::string answer(StripWhitespace(plane.Kubectl(args).output));
+    EXPECT_EQ(answer.substr(answer.find_last_of('\n') + 1), "no") << wider[0] << " " << wider[1];
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -124,6 +125,45 @@ TEST_F(CrdTest, StoresAValidPoolAndItsStatus) {
   EXPECT_THAT(table.output, ::testing::ContainsRegex("h100-zero-carbon +0 +0 +0 .*False"));
 }
 
+// Members are found by their label, whatever their hardware, so a pool that switched vendor would
+// keep nodes it can no longer use (CapacityDegraded) while no spare of the new vendor is free.
+TEST_F(CrdTest, RejectsSettingOrChangingTheVendorOfAnExistingPool) {
+  auto& plane = SharedControlPlane();
+  auto create = [&](const std::string& name, const Json& accelerator) {
+    Json object = {{"apiVersion", "zhisuan.io/v1alpha1"},
+                   {"kind", "ComputePool"},
+                   {"metadata", {{"name", name}, {"namespace", "tenant-a"}}},
+                   {"spec", {{"capacity", {{"accelerators", 4}}}}}};
+    if (!accelerator.is_null()) object["spec"]["accelerator"] = accelerator;
+    auto created = plane.Kubectl({"create", "-f", "-"}, object.dump());
+    ASSERT_EQ(created.exit_code, 0) << created.output;
+  };
+  auto patch = [&](const std::string& name, const Json& spec) {
+    return plane.Kubectl({"patch", "computepool", "-n", "tenant-a", name, "--type=merge", "-p",
+                          Json({{"spec", spec}}).dump()});
+  };
+  const std::string expected =
+      "spec.accelerator.vendor: Forbidden: spec.accelerator.vendor cannot be set or changed after "
+      "creation";
+  create("vendor-fixed", {{"vendor", "nvidia"}});
+  auto changed = patch("vendor-fixed", {{"accelerator", {{"vendor", "amd"}}}});
+  EXPECT_NE(changed.exit_code, 0) << changed.output;
+  EXPECT_THAT(changed.output, HasSubstr(expected));
+
+  create("vendor-any", nullptr);
+  auto narrowed = patch("vendor-any", {{"accelerator", {{"vendor", "huawei"}}}});
+  EXPECT_NE(narrowed.exit_code, 0) << narrowed.output;
+  EXPECT_THAT(narrowed.output, HasSubstr(expected));
+
+  // What stays safe: the same vendor, other fields, and widening to any vendor.
+  auto same =
+      patch("vendor-fixed", {{"accelerator", {{"vendor", "nvidia"}, {"products", {"H200-SXM"}}}},
+                             {"capacity", {{"accelerators", 8}}}});
+  EXPECT_EQ(same.exit_code, 0) << same.output;
+  auto widened = patch("vendor-fixed", {{"accelerator", {{"vendor", nullptr}}}});
+  EXPECT_EQ(widened.exit_code, 0) << widened.output;
+}
+
 // Each file in tests/fixtures/invalid-computepools starts with "# expect: <message>".
 TEST_F(CrdTest, RejectsEveryInvalidPoolWithAnActionableMessage) {
   auto& plane = SharedControlPlane();
@@ -148,6 +188,95 @@ TEST_F(CrdTest, RejectsEveryInvalidPoolWithAnActionableMessage) {
   auto listed = plane.Kubectl({"get", "cpool", "-n", "tenant-a", "-o", "name"});
   EXPECT_THAT(listed.output, ::testing::Not(HasSubstr("both-flops")))
       << "nothing from the corpus was stored";
+}
+
+// A pool stored while the CRD lacked a rule (an upgrade from an older chart): the API server still
+// takes the controller's writes to it (validation ratchets: an unchanged invalid spec does not
+// fail an update), and the decoder keeps the pool with the reason, so the controller can report
+// InvalidSpec and finalize it.
+TEST_F(CrdTest, APoolStoredUnderAnOlderCrdCanStillBeReportedOnAndFinalized) {
+  auto& plane = SharedControlPlane();
+  auto crd = plane.Kubectl({"get", "crd", "computepools.zhisuan.io", "-o", "json"});
+  ASSERT_EQ(crd.exit_code, 0) << crd.output;
+  const Json current = Json::parse(crd.output);
+  Json older = current;
+  older["metadata"].erase("managedFields");
+  Json& rules = older["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+                     ["properties"]["capacity"]["properties"]["flops"]["x-kubernetes-validations"];
+  const size_t before = rules.size();
+  rules.erase(std::remove_if(rules.begin(), rules.end(),
+                             [](const Json& rule) {
+                               return rule.value("message", "").find("between 1") !=
+                                      std::string::npos;
+                             }),
+              rules.end());
+  ASSERT_EQ(rules.size(), before - 1) << "the FLOPS range rule is where this test expects it";
+  auto replaced = plane.Kubectl({"replace", "-f", "-"}, older.dump());
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.output;
+
+  const std::string manifest =
+      "apiVersion: zhisuan.io/v1alpha1\nkind: ComputePool\nmetadata: {name: NAME, namespace: "
+      "tenant-a}\nspec:\n  capacity: {flops: 500m}\n";
+  auto named = [&](const std::string& name) {
+    std::string text = manifest;
+    text.replace(text.find("NAME"), 4, name);
+    return text;
+  };
+  harness::CommandResult created;
+  for (int attempt = 0; attempt < 60; ++attempt) {  // the server takes the new schema shortly
+    created = plane.Kubectl({"create", "-f", "-"}, named("half-a-flops"));
+    if (created.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+
+  // Back to the chart's CRD: a new pool like it is refused again.
+  Json restored =
+      Json::parse(plane.Kubectl({"get", "crd", "computepools.zhisuan.io", "-o", "json"}).output);
+  restored["spec"] = current["spec"];
+  restored["metadata"].erase("managedFields");
+  auto reinstated = plane.Kubectl({"replace", "-f", "-"}, restored.dump());
+  ASSERT_EQ(reinstated.exit_code, 0) << reinstated.output;
+  harness::CommandResult refused;
+  for (int attempt = 0; attempt < 60; ++attempt) {
+    refused = plane.Kubectl({"create", "-f", "-"}, named("half-a-flops-again"));
+    if (refused.exit_code != 0) break;
+    plane.Kubectl({"delete", "computepool", "-n", "tenant-a", "half-a-flops-again"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_THAT(refused.output,
+              HasSubstr("spec.capacity.flops must be between 1 (one FLOPS) and 1000000E"));
+
+  // What the controller writes to such a pool: its finalizer, then Ready=False InvalidSpec.
+  auto finalized =
+      plane.Kubectl({"patch", "computepool", "-n", "tenant-a", "half-a-flops", "--type=merge", "-p",
+                     R"({"metadata":{"finalizers":["zhisuan.io/pool-cleanup"]}})"});
+  ASSERT_EQ(finalized.exit_code, 0) << finalized.output;
+  auto stored =
+      plane.Kubectl({"get", "computepool", "-n", "tenant-a", "half-a-flops", "-o", "json"});
+  ASSERT_EQ(stored.exit_code, 0) << stored.output;
+  Status spec_error;
+  auto pool = ComputePoolFromJson(Json::parse(stored.output), &spec_error);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  EXPECT_THAT(spec_error.message(), HasSubstr("spec.capacity.flops must be between 1"));
+  ComputePoolStatus status;
+  status.observed_generation = pool->generation;
+  status.conditions = {{"Ready", "False", pool->generation, "2026-11-23T00:00:00Z", "InvalidSpec",
+                        "the spec cannot be used: " + spec_error.message()}};
+  auto reported = plane.Kubectl({"patch", "computepool", "-n", "tenant-a", "half-a-flops",
+                                 "--subresource=status", "--type=merge", "-p",
+                                 Json({{"status", ToJson(status)}}).dump()});
+  EXPECT_EQ(reported.exit_code, 0) << reported.output;
+
+  // Deleted, it waits for the finalizer, and goes once the controller removes it.
+  auto deleted =
+      plane.Kubectl({"delete", "computepool", "-n", "tenant-a", "half-a-flops", "--wait=false"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  auto released = plane.Kubectl({"patch", "computepool", "-n", "tenant-a", "half-a-flops",
+                                 "--type=merge", "-p", R"({"metadata":{"finalizers":null}})"});
+  EXPECT_EQ(released.exit_code, 0) << released.output;
+  auto gone = plane.Kubectl({"get", "computepool", "-n", "tenant-a", "half-a-flops"});
+  EXPECT_NE(gone.exit_code, 0) << gone.output;
 }
 
 }  // namespace

@@ -56,7 +56,8 @@ jp() { kubectl "$@" 2>&1; }
 for obj in clusterrole/zhisuan-controller clusterrole/zhisuan-agent clusterrole/zhisuan-tenant clusterrole/zhisuan-tenant-view \
     clusterrolebinding/zhisuan-controller clusterrolebinding/zhisuan-agent \
     validatingadmissionpolicy/zhisuan-agent-own-node validatingadmissionpolicy/zhisuan-pool-toleration \
-    validatingadmissionpolicybinding/zhisuan-agent-own-node validatingadmissionpolicybinding/zhisuan-pool-toleration; do
+    validatingadmissionpolicybinding/zhisuan-agent-own-node validatingadmissionpolicybinding/zhisuan-pool-toleration \
+    validatingadmissionpolicy/zhisuan-pool-binding validatingadmissionpolicybinding/zhisuan-pool-binding; do
   kubectl get "$obj" >/dev/null 2>&1 && pass "created $obj" || fail "helm install did not create $obj"
 done
 for obj in role/zhisuan-controller-leader-election rolebinding/zhisuan-controller-leader-election \

@@ -31,13 +31,19 @@ can() {
     fail "$who: can-i $* says '$got', want '$want'"
   fi
 }
-for verb in get list watch patch; do can "$agent" yes "$verb" nodes; done
-can "$agent" yes get nodes --subresource=status
+# The agent: exactly what agent/publish calls (docs/rbac-agent.md): GET and apply its Node and
+# ComputeNode, JSON-patch the Node's status. No list, watch, update, delete or events.
+for verb in get patch; do can "$agent" yes "$verb" nodes; done
+for verb in list watch; do can "$agent" no "$verb" nodes; done
+can "$agent" no get nodes --subresource=status
 can "$agent" yes patch nodes --subresource=status
 can "$agent" no update nodes --subresource=status
 for verb in get create patch; do can "$agent" yes "$verb" computenodes.zhisuan.io; done
 can "$agent" yes patch computenodes.zhisuan.io --subresource=status
-can "$agent" yes create events -n default
+for verb in get update; do can "$agent" no "$verb" computenodes.zhisuan.io --subresource=status; done
+can "$agent" no update computenodes.zhisuan.io
+can "$agent" no create events -n default
+can "$agent" no create events.events.k8s.io -n default
 for verb in create update delete; do can "$agent" no "$verb" nodes; done
 can "$agent" no delete computenodes.zhisuan.io
 can "$agent" no list computenodes.zhisuan.io
@@ -49,14 +55,27 @@ can "$agent" no list pods -A
 can "$agent" no get configmaps -n zhisuan-system
 can "$agent" no create leases.coordination.k8s.io -n zhisuan-system
 
-for verb in get list watch update patch; do can "$controller" yes "$verb" computepools.zhisuan.io -A; done
-can "$controller" yes update computepools.zhisuan.io --subresource=status -n tenant-a
+# The controller: informers (list, watch) on pools, ComputeNodes and Nodes, merge patches of pools,
+# their status and Nodes, a live list of Nodes, events, and its one Lease.
+for verb in list watch patch; do can "$controller" yes "$verb" computepools.zhisuan.io -A; done
+for verb in get update; do can "$controller" no "$verb" computepools.zhisuan.io -n tenant-a; done
+can "$controller" no update computepools.zhisuan.io --subresource=status -n tenant-a
 can "$controller" yes patch computepools.zhisuan.io --subresource=status -n tenant-a
-can "$controller" yes update computepools.zhisuan.io --subresource=finalizers -n tenant-a
-for verb in get list watch; do can "$controller" yes "$verb" computenodes.zhisuan.io; done
-for verb in get list watch patch; do can "$controller" yes "$verb" nodes; done
+can "$controller" no get computepools.zhisuan.io --subresource=status -n tenant-a
+can "$controller" no update computepools.zhisuan.io --subresource=finalizers -n tenant-a
+for verb in list watch; do can "$controller" yes "$verb" computenodes.zhisuan.io; done
+can "$controller" no get computenodes.zhisuan.io
+for verb in list watch patch; do can "$controller" yes "$verb" nodes; done
+can "$controller" no get nodes
+can "$controller" no patch nodes --subresource=status
 can "$controller" yes create events -n tenant-a
-for verb in get create update; do can "$controller" yes "$verb" leases.coordination.k8s.io -n zhisuan-system; done
+can "$controller" yes patch events -n tenant-a
+can "$controller" no create events.events.k8s.io -n tenant-a
+can "$controller" yes create leases.coordination.k8s.io -n zhisuan-system
+for verb in get update; do
+  can "$controller" yes "$verb" leases.coordination.k8s.io/zhisuan-controller -n zhisuan-system
+  can "$controller" no "$verb" leases.coordination.k8s.io/kube-scheduler -n zhisuan-system
+done
 can "$controller" no delete leases.coordination.k8s.io -n zhisuan-system
 can "$controller" no update leases.coordination.k8s.io -n kube-system
 can "$controller" no get secrets -n zhisuan-system
@@ -111,6 +130,23 @@ bound_token="$(kubectl -n zhisuan-system create token zhisuan-agent --bound-obje
 unbound_token="$(kubectl -n zhisuan-system create token zhisuan-agent)"
 as_agent() { kubectl --kubeconfig=/dev/null --server="$server" --certificate-authority="$ca" --token="$bound_token" "$@"; }
 as_agent_unbound() { kubectl --kubeconfig=/dev/null --server="$server" --certificate-authority="$ca" --token="$unbound_token" "$@"; }
+pki="$cluster_dir/plane/pki"
+# api_patch agent|controller PATH merge|json BODY: one PATCH as the agent and the controller send
+# it, without the GET kubectl patch makes first (neither may read nodes/status; the controller
+# never GETs a Node). Prints the server's message when refused.
+api_patch() {
+  local who="$1" path="$2" type="$3" body="$4" auth out code
+  case $who in
+    agent) auth=(-H "Authorization: Bearer $bound_token") ;;
+    controller) auth=(--cert "$pki/admin.crt" --key "$pki/admin.key" -H "Impersonate-User: $controller") ;;
+  esac
+  out="$(curl -sS --cacert "$ca" "${auth[@]}" -X PATCH -H "Content-Type: application/$type-patch+json" \
+    --data-binary "$body" -w '\n%{http_code}' "$server$path")" || return 1
+  code="${out##*$'\n'}"
+  [[ "$code" == 2?? ]] && return 0
+  python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("message"))' "${out%$'\n'*}"
+  return 1
+}
 
 whoami="$(as_agent auth whoami -o jsonpath='{.status.userInfo.username} {.status.userInfo.extra.authentication\.kubernetes\.io/node-name}')"
 [[ "$whoami" == "$agent [\"node-a\"]" ]] && pass "pod-bound token carries the node-name claim" || fail "whoami: $whoami"
@@ -133,12 +169,68 @@ denied() {
   fi
 }
 allowed "agent labels its own node" as_agent label node node-a zhisuan.io/vendor=nvidia zhisuan.io/product=H100-SXM5
+# ------------------------------------------- agent: only the fields it writes on its own Node
+# What the kubelet, the controller and an administrator put on node-a; the agent may change none of it.
+kubectl label node node-a kubernetes.io/hostname=node-a example.com/rack=r1 >/dev/null
+kubectl annotate node node-a example.com/owner=ops >/dev/null
+kubectl taint node node-a example.com/maintenance=planned:NoSchedule >/dev/null
+kubectl patch node node-a --subresource=status --type=merge -p '{"status":{
+  "addresses":[{"type":"InternalIP","address":"10.0.0.1"}],
+  "conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"ok",
+    "lastHeartbeatTime":"2026-01-01T00:00:00Z","lastTransitionTime":"2026-01-01T00:00:00Z"}],
+  "capacity":{"cpu":"64","memory":"512Gi","pods":"110"},
+  "allocatable":{"cpu":"63","memory":"500Gi","pods":"110"}}}' >/dev/null
+labels_msg="the zhisuan agent may change only its own labels"
+denied "agent sets a node-restriction.kubernetes.io/ label" "$labels_msg" \
+  as_agent label node node-a node-restriction.kubernetes.io/trusted=true
+denied "agent sets a label outside its own" "$labels_msg" as_agent label node node-a example.com/gpu-ok=true
+denied "agent changes another label" "$labels_msg" as_agent label node node-a example.com/rack=r2 --overwrite
+denied "agent removes another label" "$labels_msg" as_agent label node node-a kubernetes.io/hostname-
+denied "agent annotates its node" "may not change a node's annotations" \
+  as_agent annotate node node-a example.com/owner=agent --overwrite
+spec_msg="may not change a node's spec"
+denied "agent removes a taint" "$spec_msg" as_agent taint node node-a example.com/maintenance-
+denied "agent adds a taint" "$spec_msg" as_agent taint node node-a example.com/evil=x:NoExecute
+denied "agent cordons its node (spec.unschedulable)" "$spec_msg" \
+  as_agent patch node node-a --type=merge -p '{"spec":{"unschedulable":true}}'
+denied "agent sets spec.providerID" "$spec_msg" \
+  as_agent patch node node-a --type=merge -p '{"spec":{"providerID":"evil://x"}}'
+status_msg="may not change a node's status other than extended resources"
+denied "agent rewrites a status address" "$status_msg" api_patch agent /api/v1/nodes/node-a/status merge \
+  '{"status":{"addresses":[{"type":"InternalIP","address":"10.6.6.6"}]}}'
+denied "agent rewrites a status condition" "$status_msg" api_patch agent /api/v1/nodes/node-a/status merge \
+  '{"status":{"conditions":[{"type":"Ready","status":"False","reason":"Evil","message":"x",
+    "lastHeartbeatTime":"2026-01-01T00:00:00Z","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}'
+denied "agent changes cpu capacity" "may change only extended resources" api_patch agent /api/v1/nodes/node-a/status merge \
+  '{"status":{"capacity":{"cpu":"1024"}}}'
+denied "agent removes pods allocatable" "may change only extended resources" api_patch agent /api/v1/nodes/node-a/status json \
+  '[{"op":"remove","path":"/status/allocatable/pods"}]'
+denied "agent sets a kubernetes.io extended resource" "may change only extended resources" \
+  api_patch agent /api/v1/nodes/node-a/status merge \
+  '{"status":{"capacity":{"example.kubernetes.io/x":"1"}}}'
+allowed "agent adds one of its labels" as_agent label node node-a zhisuan.io/architecture=hopper
+allowed "agent removes one of its labels" as_agent label node node-a zhisuan.io/architecture-
+allowed "agent applies its labels as the agent does (server-side apply, field manager zhisuan-agent)" \
+  as_agent apply --server-side --field-manager=zhisuan-agent --force-conflicts -f - <<'YAML'
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-a
+  labels: {zhisuan.io/vendor: nvidia, zhisuan.io/product: H100-SXM5, zhisuan.io/accelerator-count: "8",
+           zhisuan.io/accelerator-memory: 80Gi, zhisuan.io/architecture: hopper}
+YAML
+allowed "agent advertises extended resources as the agent does (JSON patch of nodes/status)" \
+  api_patch agent /api/v1/nodes/node-a/status json '[
+    {"op":"add","path":"/status/capacity/nvidia.com~1gpu","value":"8"},
+    {"op":"add","path":"/status/allocatable/nvidia.com~1gpu","value":"7"}]'
+[[ "$(kubectl get node node-a -o jsonpath='{.status.allocatable.nvidia\.com/gpu} {.status.addresses[0].address} {.spec.taints[0].key} {.metadata.labels.example\.com/rack}')" \
+   == "7 10.0.0.1 example.com/maintenance r1" ]] || fail "node-a fields the agent may not write changed"
 denied "agent labels another node" "may modify only its own Node and ComputeNode, not nodes node-b" \
   as_agent label node node-b zhisuan.io/vendor=nvidia
 allowed "agent patches its own node's status" \
-  as_agent patch node node-a --subresource=status --type=merge -p '{"status":{"capacity":{"zhisuan.io/test":"1"}}}'
+  api_patch agent /api/v1/nodes/node-a/status merge '{"status":{"capacity":{"zhisuan.io/test":"1"}}}'
 denied "agent patches another node's status" "not nodes node-b" \
-  as_agent patch node node-b --subresource=status --type=merge -p '{"status":{"capacity":{"zhisuan.io/test":"1"}}}'
+  api_patch agent /api/v1/nodes/node-b/status merge '{"status":{"capacity":{"zhisuan.io/test":"1"}}}'
 denied "agent binds its own node to a pool (label)" "may not change a node's zhisuan.io/pool label" \
   as_agent label node node-a zhisuan.io/pool=tenant-a.p1
 denied "agent taints its own node for a pool" "may not change a node's zhisuan.io/pool taint" \
@@ -154,16 +246,90 @@ kind: ComputeNode
 metadata: {name: node-c}
 YAML
 allowed "agent writes its own ComputeNode status" \
-  as_agent patch computenode node-a --subresource=status --type=merge -p '{"status":{"acceleratorCount":8}}'
+  api_patch agent /apis/zhisuan.io/v1alpha1/computenodes/node-a/status merge '{"status":{"acceleratorCount":8}}'
 denied "agent writes another ComputeNode's status" "not computenodes node-b" \
-  as_agent patch computenode node-b --subresource=status --type=merge -p '{"status":{"acceleratorCount":8}}'
+  api_patch agent /apis/zhisuan.io/v1alpha1/computenodes/node-b/status merge '{"status":{"acceleratorCount":8}}'
 denied "agent without a pod-bound token" "must use a pod-bound service account token" \
   as_agent_unbound label node node-a zhisuan.io/vendor=amd --overwrite
 denied "agent deletes its own node (RBAC)" "cannot delete resource \"nodes\"" as_agent delete node node-a
 [[ "$(kubectl get node node-a -o jsonpath='{.metadata.labels.zhisuan\.io/vendor}')" == nvidia ]] || fail "node-a label not written"
 [[ -z "$(kubectl get node node-b -o jsonpath='{.metadata.labels.zhisuan\.io/vendor}')" ]] || fail "node-b was labelled"
-# The admin (standing in for the controller) may still bind nodes.
-allowed "controller-side binding is not affected" kubectl label node node-b zhisuan.io/pool=tenant-a.p1
+
+# ------------------------- pool binding: only the controller sets the zhisuan.io/pool label and taint
+# The controller's identity and its calls (controller/plan_executor.cc): a live list of the pool's
+# nodes, then one merge patch of the label and the whole taint list.
+as_controller() { kubectl --as="$controller" "$@"; }
+bind_patch() {  # bind_patch POOL_VALUE|null TAINTS_JSON
+  echo "{\"metadata\":{\"labels\":{\"zhisuan.io/pool\":$1}},\"spec\":{\"taints\":$2}}"
+}
+allowed "controller lists a pool's nodes" as_controller get nodes -l zhisuan.io/pool=tenant-a.p1 -o name
+denied "controller reads a node (it never GETs one)" "cannot get resource \"nodes\"" as_controller get node node-b
+allowed "controller binds a node (label and taint, one merge patch)" api_patch controller /api/v1/nodes/node-b merge \
+  "$(bind_patch '"tenant-a.p1"' '[{"key":"zhisuan.io/pool","value":"tenant-a.p1","effect":"NoSchedule"}]')"
+allowed "controller binds node-a (keeping its other taint)" api_patch controller /api/v1/nodes/node-a merge \
+  "$(bind_patch '"tenant-a.p1"' '[{"key":"example.com/maintenance","value":"planned","effect":"NoSchedule"},{"key":"zhisuan.io/pool","value":"tenant-a.p1","effect":"NoSchedule"}]')"
+# A kubelet's own identity: client certificate CN system:node:node-b, O system:nodes, with the
+# kubelet's bootstrap role (this API server runs RBAC only, so the Node authorizer's grants are
+# given by binding system:node; NodeRestriction would still allow these label writes).
+bash "$ZHISUAN_SOURCE_DIR/tests/harness/pki.sh" user "$pki" system:node:node-b system:nodes
+kubectl create clusterrolebinding node-b-kubelet --clusterrole=system:node --user=system:node:node-b >/dev/null
+as_node() {
+  kubectl --kubeconfig=/dev/null --server="$server" --certificate-authority="$ca" \
+    --client-certificate="$pki/users/system:node:node-b.crt" --client-key="$pki/users/system:node:node-b.key" "$@"
+}
+[[ "$(as_node auth whoami -o jsonpath='{.status.userInfo.username} {.status.userInfo.groups}')" == *"system:node:node-b"*"system:nodes"* ]] \
+  && pass "node identity minted" || fail "node identity: $(as_node auth whoami 2>&1)"
+# A tenant who was given node write access (RBAC grants nodes; only admission protects the pool).
+kubectl create clusterrole node-writer --verb=get,patch,update,create --resource=nodes,nodes/status >/dev/null
+kubectl create clusterrolebinding alice-node-writer --clusterrole=node-writer --user=alice >/dev/null
+# kubectl reads nodes/status before patching it (a kubelet patches without reading).
+kubectl create clusterrolebinding node-b-writer --clusterrole=node-writer --user=system:node:node-b >/dev/null
+as_tenant() { kubectl --as=alice "$@"; }
+label_msg="may not change a node's zhisuan.io/pool label"
+taint_msg="may not change a node's zhisuan.io/pool taint"
+allowed "node sets its own ordinary label" as_node label node node-b example.com/rack=r7
+allowed "node updates its own status" as_node patch node node-b --subresource=status --type=merge \
+  -p '{"status":{"addresses":[{"type":"InternalIP","address":"10.0.0.2"}]}}'
+for who in node tenant admin agent; do
+  case $who in
+    node) run=as_node node=node-b ;;
+    tenant) run=as_tenant node=node-b ;;
+    admin) run=kubectl node=node-b ;;
+    agent) run=as_agent node=node-a ;;
+  esac
+  denied "$who moves a node to another pool (label)" "$label_msg" \
+    $run label node "$node" zhisuan.io/pool=tenant-b.p2 --overwrite
+  denied "$who unbinds a node (label)" "$label_msg" $run label node "$node" zhisuan.io/pool-
+  denied "$who adds a pool taint" "$taint_msg" $run taint node "$node" zhisuan.io/pool=tenant-b.p2:NoExecute
+done
+denied "node unbinds itself (taint)" "$taint_msg" as_node taint node node-b zhisuan.io/pool-
+denied "tenant unbinds a node (taint)" "$taint_msg" as_tenant taint node node-b zhisuan.io/pool-
+denied "node changes its pool label through nodes/status" "$label_msg" as_node patch node node-b \
+  --subresource=status --type=merge -p '{"metadata":{"labels":{"zhisuan.io/pool":"tenant-b.p2"}}}'
+denied "node registers with a pool label" "$label_msg" as_node create -f - <<'YAML'
+apiVersion: v1
+kind: Node
+metadata: {name: node-c, labels: {zhisuan.io/pool: tenant-a.p1}}
+YAML
+denied "node registers with a pool taint" "$taint_msg" as_node create -f - <<'YAML'
+apiVersion: v1
+kind: Node
+metadata: {name: node-c}
+spec: {taints: [{key: zhisuan.io/pool, value: tenant-a.p1, effect: NoSchedule}]}
+YAML
+allowed "node registers without the pool binding" as_node create -f - <<'YAML'
+apiVersion: v1
+kind: Node
+metadata: {name: node-c, labels: {example.com/rack: r7}}
+YAML
+denied "tenant labels an unbound node into its pool" "$label_msg" as_tenant label node node-c zhisuan.io/pool=tenant-a.p1
+[[ "$(kubectl get node node-b -o jsonpath='{.metadata.labels.zhisuan\.io/pool} {.spec.taints[*].value}')" \
+   == "tenant-a.p1 tenant-a.p1" ]] || fail "node-b's pool binding changed"
+allowed "controller unbinds a node" api_patch controller /api/v1/nodes/node-b merge "$(bind_patch null '[]')"
+[[ -z "$(kubectl get node node-b -o jsonpath='{.metadata.labels.zhisuan\.io/pool}{.spec.taints}')" ]] \
+  || fail "node-b still bound after the controller unbound it"
+[[ "$(kubectl get node node-a -o jsonpath='{.metadata.labels.zhisuan\.io/pool} {.spec.taints[?(@.key=="zhisuan.io/pool")].value}')" \
+   == "tenant-a.p1 tenant-a.p1" ]] || fail "node-a's pool binding changed"
 
 # ------------------------------------------------- pool tolerations from the pool's namespace
 long_ns="tenant-with-a-rather-long-namespace-name-for-hashing-x"   # 54 characters

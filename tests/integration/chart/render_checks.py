@@ -54,6 +54,7 @@ want_replicas = 1 if name == "minimal" else 2
 check(spec.get("replicas") == want_replicas, f"controller replicas {spec.get('replicas')} != {want_replicas}")
 c = pod.get("containers", [{}])[0]
 args = c.get("args", [])
+args_controller = args
 if name == "minimal":
     check("--leader-elect" not in args and "--leader-elect=false" in args,
           f"minimal: leader election not turned off (the controller defaults to on): {args}")
@@ -118,9 +119,25 @@ for group, node_selector in groups.items():
     check({"name": "metrics", "containerPort": 9400, "protocol": "TCP"} in c.get("ports", []), f"agent {group} port 9400")
     mounts = {m["name"]: m for m in c["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
-    for vol, host in (("sys", "/sys"), ("proc", "/proc")):
+    # Host sysfs and procfs: only the subtrees the agent reads, each read-only recursively (a plain
+    # read-only bind leaves submounts such as /sys/fs/cgroup or /proc/sys/fs/binfmt_misc writable).
+    host_mounts = {"sys-bus-pci": ("/sys/bus/pci", "/host/sys/bus/pci"),
+                   "sys-class": ("/sys/class", "/host/sys/class"),
+                   "sys-devices": ("/sys/devices", "/host/sys/devices"),
+                   "proc-cpuinfo": ("/proc/cpuinfo", "/host/proc/cpuinfo")}
+    for vol, (host, path) in host_mounts.items():
         check(mounts.get(vol, {}).get("readOnly") is True, f"agent {group}: {vol} is not read-only")
+        check(mounts.get(vol, {}).get("recursiveReadOnly") == "Enabled",
+              f"agent {group}: {vol} is not recursively read-only")
+        check(mounts.get(vol, {}).get("mountPath") == path, f"agent {group}: {vol} mountPath")
         check(volumes.get(vol, {}).get("hostPath", {}).get("path") == host, f"agent {group}: {vol} hostPath")
+    for vol in pod["volumes"]:
+        host = vol.get("hostPath", {}).get("path", "")
+        check(vol["name"] in host_mounts or not (host in ("/sys", "/proc") or host.startswith(("/sys/", "/proc/"))),
+              f"agent {group}: {vol['name']} mounts {host}: more of the host sysfs/procfs than the agent reads")
+    for m in c["volumeMounts"]:
+        if volumes.get(m["name"], {}).get("hostPath") and m["name"] != "device-plugins":
+            check(m.get("readOnly") is True, f"agent {group}: host mount {m['name']} is not read-only")
     items = volumes.get("energy-profile", {}).get("configMap", {}).get("items", [])
     check(items == [{"key": f"{group}.yaml", "path": "profile.yaml"}], f"agent {group}: energy profile key {items}")
     check(f"{group}.yaml" in profiles_cm.get("data", {}), f"ConfigMap lacks {group}.yaml")
@@ -165,6 +182,11 @@ for group, node_selector in groups.items():
         for t in terms:
             check({"key": "zhisuan.io/site", "operator": "NotIn", "values": ["sichuan", "qinghai", "ulanqab"]}
                   in t["matchExpressions"], f"default agent does not skip the profiled sites: {t}")
+if name == "minimal":
+    # No figures configured: the profile says nothing of carbon, so the agent reports it unknown.
+    default = yaml.safe_load(profiles_cm["data"]["default.yaml"])
+    check("carbonIntensityGramsPerKwh" not in default and "carbonFreeRatio" not in default,
+          f"default profile claims carbon figures nobody configured: {default}")
 if name == "multi-energy-zones":
     hydro = yaml.safe_load(profiles_cm["data"]["sichuan-hydro.yaml"])
     check(hydro == {"source": "hydro", "zone": "cn-sichuan", "carbonIntensityGramsPerKwh": 0, "carbonFreeRatio": 1},
@@ -182,6 +204,14 @@ for r in roles:
               f"{r['metadata']['name']} uses a wildcard")
         check("secrets" not in rule.get("resources", []), f"{r['metadata']['name']} grants secrets")
 names = {r["metadata"]["name"] for r in roles}
+# The controller reads and renews only its own Lease (--leader-election-id, default zhisuan-controller).
+lease_id = next((a.split("=", 1)[1] for a in args_controller if a.startswith("--leader-election-id=")),
+                "zhisuan-controller")
+for r in roles:
+    for rule in r.get("rules", []):
+        if "leases" in rule.get("resources", []) and set(rule.get("verbs", [])) & {"get", "update", "patch", "delete"}:
+            check(rule.get("resourceNames") == [lease_id],
+                  f"{r['metadata']['name']}: lease rule {rule} not limited to the Lease {lease_id}")
 for role in ("controller", "agent", "tenant", "tenant-view"):
     check(f"{prefix}-{role}" in names, f"ClusterRole {prefix}-{role} missing")
 tenant = one("ClusterRole", f"{prefix}-tenant")
@@ -194,7 +224,18 @@ bindings = of_kind("ValidatingAdmissionPolicyBinding")
 if name == "minimal":
     check(not vaps and not bindings, "minimal: admission policies rendered though disabled")
 else:
-    check(vaps == {f"{prefix}-agent-own-node", f"{prefix}-pool-toleration"}, f"admission policies {vaps}")
+    check(vaps == {f"{prefix}-agent-own-node", f"{prefix}-pool-toleration", f"{prefix}-pool-binding"},
+          f"admission policies {vaps}")
+    # Pool binding: every identity but the controller's, on nodes and nodes/status.
+    pool_binding = one("ValidatingAdmissionPolicy", f"{prefix}-pool-binding").get("spec", {})
+    controller_sa = "system:serviceaccount:{}:{}".format(
+        ns, deploy.get("spec", {}).get("template", {}).get("spec", {}).get("serviceAccountName"))
+    check([m["expression"] for m in pool_binding.get("matchConditions", [])]
+          == [f"request.userInfo.username != '{controller_sa}'"],
+          f"pool-binding policy must exempt only the controller ({controller_sa})")
+    rules = pool_binding.get("matchConstraints", {}).get("resourceRules", [])
+    check(any(set(r["resources"]) >= {"nodes", "nodes/status"} and set(r["operations"]) >= {"CREATE", "UPDATE"}
+              for r in rules), f"pool-binding policy must cover CREATE and UPDATE of nodes and nodes/status: {rules}")
     check({b["spec"]["policyName"] for b in bindings} == vaps, "every policy has a binding")
     check(all(b["spec"]["validationActions"] == ["Deny"] for b in bindings), "bindings deny")
 

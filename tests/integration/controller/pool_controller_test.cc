@@ -391,6 +391,53 @@ TEST_F(PoolControllerTest, TwoReplicasAndACrashNeverPutANodeInTwoPools) {
   EXPECT_EQ(second.Stop(), 0);
 }
 
+// Issue 17: writes are gated on leadership. The Lease is taken over under a running leader (its
+// holderIdentity rewritten, as a successor or an operator with kubectl would): from the first
+// renewal that reads the new holder (every 2 s), the old leader writes nothing more. A pool
+// created afterwards gets neither finalizer nor status, and no node is bound to it, during the
+// ~8 s the old leader keeps running until its renew deadline ends it (exit status 1). Before the
+// gate it went on writing until then.
+TEST_F(PoolControllerTest, ALeaderWhoseLeaseIsTakenOverWritesNothingMore) {
+  CreateNamespace("usurp");
+  CreateMachine("usurp-0", "usurp", "a", 1.0);
+  CreateMachine("usurp-1", "usurp", "a", 1.0);
+  const Json spec = {{"capacity", {{"accelerators", 8}}},
+                     {"nodeSelector", {{"matchLabels", {{"suite", "usurp"}}}}}};
+  ControllerProcess controller("usurped", {"--leader-election-id=usurp"});
+  controller.Start();
+  CreatePool("usurp", "before", spec);
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("usurp", "usurp.before").size() == 1; }))
+      << Pool("usurp", "before").dump(2);
+
+  auto lease = api_->Get(kube::kLeases, "default", "usurp");
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  ASSERT_EQ(lease->value("/spec/holderIdentity"_json_pointer, std::string()), "usurped");
+  (*lease)["spec"]["holderIdentity"] = "usurper";
+  (*lease)["spec"]["leaseDurationSeconds"] = 3600;
+  auto taken = api_->Update(kube::kLeases, *lease);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  const auto taken_at = std::chrono::steady_clock::now();
+  // The old leader's next renewal, at most one retry period (2 s) away, reads the new holder.
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+
+  CreatePool("usurp", "after", spec);
+  // Its last renewal was at most 2 s before the takeover, so it runs (and, ungated, writes) until
+  // at least 8 s after it; watch past that.
+  while (std::chrono::steady_clock::now() - taken_at < std::chrono::seconds(14)) {
+    const Json after = Pool("usurp", "after");
+    ASSERT_FALSE(after.is_null());
+    ASSERT_FALSE(after["metadata"].contains("finalizers")) << after.dump(2);
+    ASSERT_FALSE(after.contains("status")) << after.dump(2);
+    ASSERT_TRUE(BoundNodes("usurp", "usurp.after").empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  auto holder = api_->Get(kube::kLeases, "default", "usurp");
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  EXPECT_EQ(holder->value("/spec/holderIdentity"_json_pointer, std::string()), "usurper");
+  // Past its renew deadline it stepped down, and losing leadership exits the process.
+  EXPECT_EQ(controller.Stop(), 1);
+}
+
 TEST(ControllerFlags, BadFlagsExitNonZeroNamingTheFlag) {
   auto result = harness::RunCommand({ControllerBinary(), "--workers=zero"});
   EXPECT_NE(result.exit_code, 0);

@@ -66,8 +66,45 @@ TEST(EnergyProfileTest, ErrorsNameTheField) {
 TEST(EnergyProfileTest, EmissionsUseBaseUnits) {
   EnergyProfile profile;
   profile.carbon_intensity_grams_per_kwh = 360;
-  EXPECT_DOUBLE_EQ(GramsPerJoule(profile), 1e-4);
-  EXPECT_DOUBLE_EQ(EmissionsGramsPerSecond(1000, profile), 0.1);  // 1 kW at 360 g/kWh
+  EXPECT_DOUBLE_EQ(GramsPerJoule(profile).value_or(-1), 1e-4);
+  EXPECT_DOUBLE_EQ(EmissionsGramsPerSecond(1000, profile).value_or(-1), 0.1);  // 1 kW, 360 g/kWh
+}
+
+// Issue 18: an agent nobody told about its power reported 0 gCO2e/kWh and a carbon-free ratio of 0,
+// and the 0 intensity passed every maxIntensity policy. Unknown stays unknown.
+TEST(EnergyProfileTest, WithoutFiguresTheCarbonIsUnknownNotZero) {
+  const EnergyProfile unconfigured;
+  EXPECT_FALSE(unconfigured.carbon_intensity_grams_per_kwh.has_value());
+  EXPECT_FALSE(unconfigured.carbon_free_ratio.has_value());
+  EXPECT_FALSE(unconfigured.CarbonKnown());
+  EXPECT_FALSE(GramsPerJoule(unconfigured).has_value());
+  EXPECT_FALSE(EmissionsGramsPerSecond(700, unconfigured).has_value());
+  EXPECT_EQ(UnknownCarbonFigures(unconfigured), "carbon intensity and carbon-free ratio");
+
+  // A profile that names only its source knows nothing about carbon either.
+  auto named = ParseEnergyProfile("source: hydro\nzone: cn-sichuan\n", {});
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_FALSE(named->carbon_intensity_grams_per_kwh.has_value());
+  EXPECT_FALSE(named->carbon_free_ratio.has_value());
+
+  // One figure known is not both.
+  auto half = ParseEnergyProfile(R"({"carbonIntensityGramsPerKwh": 0})", {});
+  ASSERT_TRUE(half.ok()) << half.status();
+  EXPECT_EQ(half->carbon_intensity_grams_per_kwh, 0);  // a known 0 stays a real 0
+  EXPECT_FALSE(half->CarbonKnown());
+  EXPECT_EQ(UnknownCarbonFigures(*half), "carbon-free ratio");
+
+  // A feed that lost its data says null, which makes a configured figure unknown again.
+  EnergyProfile configured;
+  configured.carbon_intensity_grams_per_kwh = 500;
+  configured.carbon_free_ratio = 0.2;
+  EXPECT_TRUE(configured.CarbonKnown());
+  EXPECT_EQ(UnknownCarbonFigures(configured), "");
+  auto lost = ParseEnergyProfile(R"({"carbonIntensityGramsPerKwh": null, "carbonFreeRatio": 0.3})",
+                                 configured);
+  ASSERT_TRUE(lost.ok()) << lost.status();
+  EXPECT_FALSE(lost->carbon_intensity_grams_per_kwh.has_value());
+  EXPECT_EQ(lost->carbon_free_ratio, 0.3);
 }
 
 TEST(EnergyProfileSourceTest, FollowsTheFileAndKeepsTheLastGoodProfileOnBadContent) {
@@ -107,6 +144,21 @@ TEST(EnergyProfileSourceTest, FollowsTheFileAndKeepsTheLastGoodProfileOnBadConte
   // Fields the file omits come from the configured profile, not the previous file.
   EXPECT_EQ(source.Current().carbon_intensity_grams_per_kwh, 500);
   EXPECT_TRUE(source.last_poll_ok());
+}
+
+TEST(EnergyProfileSourceTest, WithNeitherConfigNorFileTheCarbonStaysUnknown) {
+  EnergyProfileSource source(EnergyProfile{}, "", std::make_shared<MemoryFiles>());
+  EXPECT_TRUE(source.Poll().ok());
+  EXPECT_FALSE(source.Current().carbon_intensity_grams_per_kwh.has_value());
+  EXPECT_FALSE(source.Current().carbon_free_ratio.has_value());
+
+  // A feed that supplies only a source leaves the figures unknown too.
+  auto files = std::make_shared<MemoryFiles>();
+  files->files["/feed/energy.json"] = R"({"source": "solar"})";
+  EnergyProfileSource fed(EnergyProfile{}, "/feed/energy.json", files);
+  EXPECT_TRUE(fed.Poll().ok());
+  EXPECT_EQ(fed.Current().source, "solar");
+  EXPECT_FALSE(fed.Current().CarbonKnown());
 }
 
 TEST(EnergyProfileSourceTest, WithoutAFileTheConfiguredProfileStands) {

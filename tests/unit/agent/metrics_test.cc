@@ -146,6 +146,8 @@ TEST_F(MetricsTest, ScrapeExportsTelemetryFlopsHealthEnergyAndSelfMetrics) {
            std::string(R"(zhisuan_node_accelerators{health="healthy"} 2)"),
            std::string(R"(zhisuan_energy_profile_info{source="hydro",zone="cn-sichuan"} 1)"),
            std::string("zhisuan_energy_carbon_intensity_grams_per_joule 0.0001"),
+           std::string("zhisuan_energy_carbon_free_ratio 0.9"),
+           std::string("zhisuan_energy_carbon_known 1"),
            std::string(R"(zhisuan_agent_discovery_backend_success{backend="nvml"} 0)"),
            std::string(R"(zhisuan_agent_errors_total{component="discovery"} 1)"),
            std::string(R"(zhisuan_agent_errors_total{component="telemetry"} 0)"),
@@ -328,6 +330,51 @@ TEST(MeasuredFlopsCollectorTest, AMeasurementBeyondThePeakMarksItSuspect) {
   EXPECT_EQ(by_uuid["GPU-00000000"], 1);
   EXPECT_EQ(by_uuid["GPU-00000001"], 0);
   EXPECT_EQ(by_uuid.count("GPU-00000002"), 0u);
+}
+
+// Issue 18: `zhisuan-agent --kubernetes=false` with no energy profile exported an intensity of 0,
+// which passes every maxIntensity policy. An unknown figure has no series; carbon_known says so.
+TEST(EnergyProfileCollectorTest, UnknownCarbonHasNoSeriesAndSaysSo) {
+  AgentState state;
+  DeviceState gpu = DeviceWithPeak(MakeH100(0));
+  gpu.telemetry.power_watts = 350;
+  state.devices = {gpu};
+  auto collect = [&state] {
+    MetricFamilies out;
+    EXPECT_TRUE(MakeEnergyProfileCollector()->Collect(state, out).ok());
+    return out;
+  };
+  auto samples = [](const MetricFamilies& out, std::string_view name) {
+    const prometheus::MetricFamily* family = FamilyNamed(out, name);
+    EXPECT_NE(family, nullptr) << name << " should keep its HELP and TYPE";
+    return family == nullptr ? size_t{0} : family->metric.size();
+  };
+  const std::string_view intensity = "zhisuan_energy_carbon_intensity_grams_per_joule";
+  const std::string_view ratio = "zhisuan_energy_carbon_free_ratio";
+  const std::string_view emissions = "zhisuan_node_accelerator_carbon_emissions_grams_per_second";
+
+  MetricFamilies unknown = collect();  // nothing configured or fed
+  EXPECT_EQ(samples(unknown, intensity), 0u);
+  EXPECT_EQ(samples(unknown, ratio), 0u);
+  EXPECT_EQ(samples(unknown, emissions), 0u);
+  ASSERT_EQ(samples(unknown, "zhisuan_energy_carbon_known"), 1u);
+  EXPECT_EQ(FamilyNamed(unknown, "zhisuan_energy_carbon_known")->metric[0].gauge.value, 0);
+  ASSERT_EQ(samples(unknown, "zhisuan_node_accelerator_power_watts"), 1u);  // power is still known
+  EXPECT_EQ(FamilyNamed(unknown, "zhisuan_node_accelerator_power_watts")->metric[0].gauge.value,
+            350);
+
+  state.energy_profile.carbon_intensity_grams_per_kwh = 0;  // known, and zero: a real zero
+  MetricFamilies half = collect();
+  ASSERT_EQ(samples(half, intensity), 1u);
+  EXPECT_EQ(FamilyNamed(half, intensity)->metric[0].gauge.value, 0);
+  EXPECT_EQ(samples(half, emissions), 1u);
+  EXPECT_EQ(samples(half, ratio), 0u);
+  EXPECT_EQ(FamilyNamed(half, "zhisuan_energy_carbon_known")->metric[0].gauge.value, 0);
+
+  state.energy_profile.carbon_free_ratio = 1;
+  MetricFamilies known = collect();
+  EXPECT_EQ(samples(known, ratio), 1u);
+  EXPECT_EQ(FamilyNamed(known, "zhisuan_energy_carbon_known")->metric[0].gauge.value, 1);
 }
 
 }  // namespace

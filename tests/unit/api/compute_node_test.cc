@@ -68,6 +68,33 @@ TEST(ComputeNode, RoundTripsWithinQuantityPrecision) {
   EXPECT_EQ(ToJson(again->status), ToJson(decoded->status));
 }
 
+// Issue 18: unknown carbon is absent, never 0. A 0 intensity would pass every maxIntensity policy.
+TEST(ComputeNode, UnknownCarbonRoundTripsAsAbsentNotZero) {
+  ComputeNodeStatus original = H100NodeStatus();
+  original.energy = {"grid", "", std::nullopt, std::nullopt};
+  const Json json = ToJson(original);
+  EXPECT_EQ(json["energy"], Json({{"source", "grid"}}));
+  auto decoded = ComputeNodeFromJson(AsObject(original));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_FALSE(decoded->status.energy.carbon_intensity.has_value());
+  EXPECT_FALSE(decoded->status.energy.carbon_free_ratio.has_value());
+  EXPECT_EQ(ToJson(decoded->status), json);
+
+  // A known zero is a figure, and survives as one.
+  original.energy.carbon_intensity = 0.0;
+  decoded = ComputeNodeFromJson(AsObject(original));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->status.energy.carbon_intensity, 0.0);
+  EXPECT_FALSE(decoded->status.energy.carbon_free_ratio.has_value());
+
+  // A status without an energy section decodes as unknown too.
+  auto bare = ComputeNodeFromJson(
+      Json::parse(R"({"metadata": {"name": "n1"}, "status": {"agentVersion": "0.1.0"}})"));
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  EXPECT_FALSE(bare->status.energy.carbon_intensity.has_value());
+  EXPECT_FALSE(bare->status.energy.carbon_free_ratio.has_value());
+}
+
 struct HostileCase {
   const char* name;
   const char* patch;  // JSON merge-patched onto a valid status

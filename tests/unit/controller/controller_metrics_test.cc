@@ -61,5 +61,26 @@ TEST(ControllerMetrics, ExportsCarbonPolicyAndMembershipPerPool) {
   EXPECT_THAT(text, Not(HasSubstr("zhisuan_pool_member{")));
 }
 
+TEST(ControllerMetrics, APoolWithoutACarbonFigureHasNoCarbonFreeSeries) {
+  ControllerMetrics metrics(std::make_shared<prometheus::Registry>());
+  ClusterSnapshot snapshot;
+  api::ComputePoolStatus measured = Members({"n1"});
+  measured.carbon_free_ratio = 0.95;
+  snapshot.pools = {
+      MakePool("tenant-a/green").Flops("20P").MinCarbonFree(0.9).Status(measured).Obj(),
+      MakePool("tenant-b/empty").Flops("20P").MinCarbonFree(0.9).Obj()};
+  metrics.ObserveCluster(snapshot);
+  std::string text = Scrape(metrics);
+  EXPECT_THAT(
+      text, HasSubstr(R"(zhisuan_pool_carbon_free_ratio{namespace="tenant-a",pool="green"} 0.95)"));
+  EXPECT_THAT(text, Not(HasSubstr(R"(zhisuan_pool_carbon_free_ratio{namespace="tenant-b")")))
+      << "unknown is not 0: a 0 would fire PoolCarbonNonCompliant for a pool with no members";
+
+  // The figure goes unknown (the last member left): the series goes rather than freezing.
+  snapshot.pools[0] = MakePool("tenant-a/green").Flops("20P").MinCarbonFree(0.9).Obj();
+  metrics.ObserveCluster(snapshot);
+  EXPECT_THAT(Scrape(metrics), Not(HasSubstr("zhisuan_pool_carbon_free_ratio{")));
+}
+
 }  // namespace
 }  // namespace zhisuan::controller

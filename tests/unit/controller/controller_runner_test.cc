@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -91,12 +92,23 @@ class FakeCampaign final : public LeadershipCampaign {
     log_.Add("lease released");
     callbacks_.on_stopped_leading();
   }
-  void Win() { callbacks_.on_started_leading(); }
-  void Lose() { callbacks_.on_stopped_leading(); }
+  bool HoldsLeadership() const override { return holds_.load(); }
+  void Win() {
+    holds_.store(true);
+    callbacks_.on_started_leading();
+  }
+  void Lose() {
+    holds_.store(false);
+    callbacks_.on_stopped_leading();
+  }
+  // The Lease was taken over (or went unrenewed past the deadline); the elector has not yet
+  // stepped down.
+  void LeaseTakenOver() { holds_.store(false); }
 
  private:
   EventLog& log_;
   kube::LeaderCallbacks callbacks_;
+  std::atomic<bool> holds_{false};
 };
 
 // Runs a ControllerRunLoop on a thread until Stop().
@@ -170,9 +182,10 @@ TEST_F(RunLoopFixture, LeadershipBeforeSyncStartsWorkersOnlyOnceSynced) {
               ElementsAre("campaign started", "leader gauge 1", "ready", "workers started"));
 }
 
-// Today's order, kept by issue 15: the Lease is released first (so a successor takes over at
-// once), then the workers stop. Losing leadership as part of that does not exit.
-TEST_F(RunLoopFixture, ShutdownReleasesTheLeaseThenStopsTheWorkers) {
+// Issue 17: stop writing, then release. The workers stop first (in-flight reconciles finish while
+// this replica still holds the Lease), and only then is the Lease released, so a successor never
+// leads while a write of ours is in flight. Losing leadership as part of that does not exit.
+TEST_F(RunLoopFixture, ShutdownStopsTheWorkersThenReleasesTheLease) {
   Start(/*leader_elect=*/true);
   workers_.Sync();
   ASSERT_TRUE(log_.WaitFor("ready"));
@@ -181,8 +194,33 @@ TEST_F(RunLoopFixture, ShutdownReleasesTheLeaseThenStopsTheWorkers) {
   Stop();
   EXPECT_THAT(log_.Events(),
               ElementsAre("campaign started", "ready", "leader gauge 1", "workers started",
-                          "lease released", "leader gauge 0", "workers stopped", "returned"));
+                          "workers stopped", "lease released", "leader gauge 0", "returned"));
   EXPECT_FALSE(log_.Contains("exit"));
+}
+
+// The gate the executor asks before each write: open only while this replica leads and the
+// campaign still holds a fresh Lease.
+TEST_F(RunLoopFixture, WritesAreAllowedOnlyWhileLeadingWithAFreshLease) {
+  Start(/*leader_elect=*/true);
+  ASSERT_TRUE(log_.WaitFor("campaign started"));
+  workers_.Sync();
+  ASSERT_TRUE(log_.WaitFor("ready"));
+  EXPECT_FALSE(loop_->MayWrite()) << "a standby must not write";
+  campaign_->Win();
+  ASSERT_TRUE(log_.WaitFor("workers started"));
+  EXPECT_TRUE(loop_->MayWrite());
+  campaign_->LeaseTakenOver();
+  EXPECT_FALSE(loop_->MayWrite()) << "the Lease is someone else's before the elector steps down";
+  campaign_->Win();
+  EXPECT_TRUE(loop_->MayWrite());
+  campaign_->Lose();
+  ASSERT_TRUE(log_.WaitFor("exit"));
+  EXPECT_FALSE(loop_->MayWrite()) << "leadership lost, exit pending";
+}
+
+TEST_F(RunLoopFixture, WithoutElectionWritesAreAlwaysAllowed) {
+  Start(/*leader_elect=*/false);
+  EXPECT_TRUE(loop_->MayWrite());
 }
 
 TEST_F(RunLoopFixture, LosingLeadershipWhileRunningExits) {
@@ -234,6 +272,7 @@ TEST(ControllerRunLoopElectionTest, WorkersStartOnlyAfterTheLeaseIsAcquired) {
     explicit Campaign(kube::LeaderElector& elector) : elector_(elector) {}
     void Start() override { elector_.Start(); }
     void Stop() override { elector_.Stop(); }
+    bool HoldsLeadership() const override { return elector_.IsLeader(); }
     kube::LeaderElector& elector_;
   } campaign(**elector);
   std::promise<void> stop;

@@ -42,12 +42,15 @@ TEST(ObservationCache, SnapshotMatchesDecodingTheSameObjects) {
   cache.UpsertComputeNode(good_compute_node);
 
   const ClusterSnapshot cached = cache.Snapshot();
-  const ClusterSnapshot decoded = SnapshotFromObjects({Pool("a", "1"), bad_pool, Pool("b", "2")},
+  const ClusterSnapshot decoded = SnapshotFromObjects({Pool("a", "1"), Pool("b", "2"), bad_pool},
                                                       {Node("n1", "3"), Node("n2", "4")},
                                                       {good_compute_node, bad_compute_node});
-  ASSERT_EQ(cached.pools.size(), 2u);
-  ASSERT_EQ(decoded.pools.size(), 2u);
-  for (size_t i = 0; i < 2; ++i) {
+  // The pool with an invalid spec is kept, in both (issue 17).
+  ASSERT_EQ(cached.pools.size(), 3u);
+  ASSERT_EQ(decoded.pools.size(), 3u);
+  EXPECT_NE(cached.pools[2].invalid_spec, "");  // "t/bad", after "t/b" in key order
+  EXPECT_EQ(cached.pools[2].invalid_spec, decoded.pools[2].invalid_spec);
+  for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(cached.pools[i].pool.Key(), decoded.pools[i].pool.Key());
     EXPECT_EQ(cached.pools[i].pool.resource_version, decoded.pools[i].pool.resource_version);
     EXPECT_EQ(cached.pools[i].creation_timestamp, decoded.pools[i].creation_timestamp);
@@ -88,8 +91,16 @@ TEST(ObservationCache, UpdatesReplaceAndRemovalsForget) {
   EXPECT_EQ(snapshot.compute_nodes.size(), 1u);
   EXPECT_TRUE(snapshot.ignored_compute_nodes.empty());
 
-  // A pool edited into something that no longer decodes is dropped, not planned from stale data.
+  // A pool edited into a spec that no longer decodes is not planned from stale data: it is kept
+  // with an empty spec and why (issue 17: dropping it left no status and a stuck finalizer).
   cache.UpsertPool(Json::parse(R"({"metadata": {"namespace": "t", "name": "a"},
+                                   "spec": {"capacity": {}}})"));
+  EXPECT_EQ(cache.PoolVersion("t/a"), "");
+  ASSERT_NE(cache.FindPool("t/a"), nullptr);
+  EXPECT_NE(cache.FindPool("t/a")->invalid_spec, "");
+  EXPECT_EQ(cache.FindPool("t/a")->pool.spec, api::ComputePoolSpec{});
+  // Only a pool whose metadata does not decode is dropped.
+  cache.UpsertPool(Json::parse(R"({"metadata": {"namespace": "t", "name": "a", "generation": "x"},
                                    "spec": {"capacity": {}}})"));
   EXPECT_EQ(cache.PoolVersion("t/a"), std::nullopt);
 

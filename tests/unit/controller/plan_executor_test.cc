@@ -250,5 +250,44 @@ TEST(NodeBindingPatch, UnbindDeletesTheLabelAndCarriesTheResourceVersion) {
   EXPECT_EQ(patch["spec"]["taints"], Json::array());
 }
 
+// Issue 17: every write is gated on leadership. A plan made while leading, applied after the
+// Lease was lost mid-way, writes nothing after the gate closed: here the finalizer landed, then
+// leadership went, so neither node is bound, no status is written and no event is sent.
+TEST_F(PlanExecutorTest, APlanAppliedAfterLosingLeadershipWritesNothingFurther) {
+  ASSERT_TRUE(api_->Create(api::kComputePools, "t", PoolObject("t", "p", 16)).ok());
+  const PoolPlan plan = Plan();
+  ASSERT_EQ(plan.node_changes.size(), 2u);
+  int asked = 0;
+  PlanExecutor gated(api_, &events_, [&asked] { return ++asked <= 1; });  // leads for 1 write
+  const int patches_before = api_->CallCount(FakeApiClient::Verb::kPatch);
+
+  ExecutionResult result = gated.Execute(plan);
+  EXPECT_EQ(api_->CallCount(FakeApiClient::Verb::kPatch) - patches_before, 1);
+  EXPECT_EQ(result.pool_writes, 1);
+  EXPECT_EQ(result.node_writes, 0);
+  EXPECT_TRUE(result.lost_leadership);
+  EXPECT_THAT(result.failed_pools, ElementsAre("t/p"));
+  EXPECT_EQ(Pool("t", "p")["metadata"]["finalizers"], Json::array({"zhisuan.io/pool-cleanup"}));
+  EXPECT_FALSE(Pool("t", "p").contains("status"));
+  EXPECT_FALSE(Node("n1")["metadata"]["labels"].contains("zhisuan.io/pool"));
+  EXPECT_FALSE(Node("n2")["metadata"]["labels"].contains("zhisuan.io/pool"));
+  EXPECT_THAT(events_.Reasons(), IsEmpty());
+  EXPECT_EQ(asked, 2) << "once closed, the gate is not asked again: nothing more is written";
+}
+
+TEST_F(PlanExecutorTest, AReplicaThatDoesNotLeadWritesNothing) {
+  ASSERT_TRUE(api_->Create(api::kComputePools, "t", PoolObject("t", "p", 8)).ok());
+  PlanExecutor standby(api_, &events_, [] { return false; });
+  const int patches_before = api_->CallCount(FakeApiClient::Verb::kPatch);
+  ExecutionResult result = standby.Execute(Plan());
+  EXPECT_EQ(api_->CallCount(FakeApiClient::Verb::kPatch), patches_before);
+  EXPECT_EQ(result.node_writes + result.pool_writes, 0);
+  EXPECT_FALSE(result.Complete());
+  EXPECT_THAT(events_.Reasons(), IsEmpty());
+  // The same plan through an open gate writes it all.
+  EXPECT_TRUE(executor_.Execute(Plan()).Complete());
+  EXPECT_EQ(Node("n1")["metadata"]["labels"]["zhisuan.io/pool"], "t.p");
+}
+
 }  // namespace
 }  // namespace zhisuan::controller

@@ -101,5 +101,71 @@ TEST_F(PoolControllerTest, NodeEventsReachTheirPoolAndWaitingPools) {
   controller.Stop();
 }
 
+// The informer keeps only the metadata of a pool: the planner reads the decoded cache, so a
+// pool's spec and status would otherwise be held twice.
+TEST_F(PoolControllerTest, ThePoolStoreKeepsOnlyMetadata) {
+  ASSERT_TRUE(api_->Create(kube::kNodes, "", NodeObject("n1", true)).ok());
+  ASSERT_TRUE(api_->Create(api::kComputeNodes, "", ComputeNodeObject("n1")).ok());
+  Json pool = PoolObject("a", "2026-11-18T00:00:00Z");
+  Json values = Json::array();
+  for (int i = 0; i < 64; ++i) values.push_back("z" + std::to_string(i));
+  pool["spec"]["nodeSelector"] = {
+      {"matchExpressions", {{{"key", "zone"}, {"operator", "NotIn"}, {"values", values}}}}};
+  pool["metadata"]["annotations"] = {{"note", std::string(4096, 'x')}};
+  ASSERT_TRUE(api_->Create(api::kComputePools, "t", pool).ok());
+  PoolController controller(api_, nullptr, nullptr, PoolControllerOptions{});
+  controller.StartInformers();
+  ASSERT_TRUE(controller.WaitForSync(std::chrono::seconds(5)));
+  const kube::ObjectPtr stored = controller.StoredPool("t/a");
+  ASSERT_NE(stored, nullptr);
+  EXPECT_FALSE(stored->contains("spec"));
+  EXPECT_FALSE(stored->contains("status"));
+  EXPECT_FALSE(stored->at("metadata").contains("annotations"));
+  EXPECT_EQ(stored->at("metadata").value("name", ""), "a");
+  EXPECT_EQ(stored->at("metadata").value("namespace", ""), "t");
+
+  // Planned from the decoded cache, the pool still binds by its full spec.
+  controller.StartWorkers();
+  EXPECT_TRUE(Eventually([&] { return Binding("n1") == "t.a"; }));
+  controller.Stop();
+}
+
+// A pool whose spec the controller cannot use (the fake API server applies no CRD, as an older
+// CRD would not): it is reported, not dropped, and its deletion still completes.
+TEST_F(PoolControllerTest, AnInvalidPoolIsReportedAndItsDeletionCompletes) {
+  ASSERT_TRUE(api_->Create(kube::kNodes, "", NodeObject("n1", true)).ok());
+  ASSERT_TRUE(api_->Create(api::kComputeNodes, "", ComputeNodeObject("n1")).ok());
+  Json pool = PoolObject("bad", "2026-11-18T00:00:00Z");
+  pool["spec"]["nodeSelector"] = {{"matchLabels", {{"zhisuan.io/pool", "t.other"}}}};
+  ASSERT_TRUE(api_->Create(api::kComputePools, "t", pool).ok());
+  PoolController controller(api_, nullptr, nullptr, PoolControllerOptions{});
+  controller.StartInformers();
+  ASSERT_TRUE(controller.WaitForSync(std::chrono::seconds(5)));
+  controller.StartWorkers();
+  auto ready = [&]() -> Json {
+    auto object = api_->Peek(api::kComputePools, "t", "bad");
+    if (!object) return nullptr;
+    for (const auto& condition : object->value("/status/conditions"_json_pointer, Json::array())) {
+      if (condition.value("type", "") == "Ready") return condition;
+    }
+    return nullptr;
+  };
+  ASSERT_TRUE(Eventually([&] { return !ready().is_null(); }));
+  EXPECT_EQ(ready().value("status", ""), "False");
+  EXPECT_EQ(ready().value("reason", ""), "InvalidSpec");
+  EXPECT_THAT(ready().value("message", ""),
+              ::testing::HasSubstr("spec.nodeSelector.matchLabels must not use the key"));
+  EXPECT_EQ(Binding("n1"), "") << "an invalid pool binds nothing";
+  auto stored = api_->Peek(api::kComputePools, "t", "bad");
+  ASSERT_TRUE(stored);
+  EXPECT_THAT(stored->value("/metadata/finalizers"_json_pointer, Json::array()).dump(),
+              ::testing::HasSubstr("zhisuan.io/pool-cleanup"));
+
+  ASSERT_TRUE(api_->Delete(api::kComputePools, "t", "bad").ok());
+  EXPECT_TRUE(Eventually([&] { return !api_->Peek(api::kComputePools, "t", "bad"); }))
+      << "the finalizer is dropped and the pool goes";
+  controller.Stop();
+}
+
 }  // namespace
 }  // namespace zhisuan::controller

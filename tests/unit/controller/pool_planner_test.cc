@@ -312,6 +312,60 @@ TEST(PlanPools, CarbonFiguresArePowerWeighted) {
   EXPECT_DOUBLE_EQ(*ChangeFor(plan, "t/p").status->carbon_free_ratio, 0.75);
 }
 
+// Issue 18: nodes whose agents have no energy profile report no carbon. A pool with a carbon
+// policy never takes them, and says why; a pool without one does, and reports no carbon figures
+// for them rather than a 0.
+TEST(PlanPools, NodesWithUnknownCarbonServeOnlyPoolsWithoutACarbonPolicy) {
+  auto unknown = [](std::string name) {
+    return Machine{
+        MakeNode(name).Zone("x").Obj(),
+        MakeComputeNode(name).Accelerators(8, "H100-SXM5", "989.4T").NoEnergyData().Obj()};
+  };
+  ClusterSnapshot snapshot =
+      SnapshotBuilder()
+          .Add(unknown("unknown-1"))
+          .Add(unknown("unknown-2"))
+          .Add(H100Node("green-1", "y"))
+          .Add(MakePool("t/clean").Accelerators(16).MaxIntensity(100).Obj())
+          .Add(MakePool("t/any").Accelerators(16).Created("2026-11-19T00:00:00Z").Obj())
+          .Obj();
+  const PoolPlan plan = PlanPools(snapshot, T0(), Config());
+  EXPECT_THAT(MembersAfter(snapshot, plan, "t/clean"), IsEmpty());
+  EXPECT_THAT(
+      ConditionOf(ChangeFor(plan, "t/clean").status, api::kConditionCapacitySatisfied).message,
+      HasSubstr("nodes not eligible: 2 with unknown carbon"));
+  EXPECT_THAT(MembersAfter(snapshot, plan, "t/any"), ElementsAre("unknown-1", "unknown-2"));
+  const PoolChange any = ChangeFor(plan, "t/any");
+  ASSERT_TRUE(any.status);
+  EXPECT_FALSE(any.status->carbon_free_ratio.has_value());
+  EXPECT_FALSE(any.status->carbon_intensity.has_value());
+  EXPECT_EQ(ConditionOf(any.status, api::kConditionCarbonCompliant).reason,
+            reasons::kNoCarbonPolicy);
+}
+
+// A member whose carbon becomes unknown is out of policy at once: replaced by a compliant spare
+// when there is one, else kept (it may be fixed) with CarbonCompliant False naming it.
+TEST(PlanPools, AMemberWhoseCarbonBecomesUnknownIsReplacedOrNamed) {
+  const Machine gone_dark{
+      MakeNode("n1").Zone("x").BoundTo("t/clean").Obj(),
+      MakeComputeNode("n1").Accelerators(8, "H100-SXM5", "989.4T").NoEnergyData().Obj()};
+  // Partial: an AllOrNothing pool never satisfied would release its members whatever their carbon.
+  const PoolObservation pool =
+      MakePool("t/clean").Accelerators(8).MaxIntensity(100).Partial().Obj();
+  ClusterSnapshot alone = SnapshotBuilder().Add(gone_dark).Add(pool).Obj();
+  PoolPlan plan = PlanPools(alone, T0(), Config());
+  EXPECT_THAT(MembersAfter(alone, plan, "t/clean"), ElementsAre("n1"));
+  const api::Condition carbon =
+      ConditionOf(ChangeFor(plan, "t/clean").status, api::kConditionCarbonCompliant);
+  EXPECT_EQ(carbon.status, "False");
+  EXPECT_THAT(carbon.message, HasSubstr("n1: out of carbon policy: carbon intensity unknown"));
+  EXPECT_THAT(carbon.message, HasSubstr("n1 reports no carbon figure the policy sets"));
+
+  ClusterSnapshot spare = SnapshotBuilder().Add(gone_dark).Add(H100Node("n2", "x")).Add(pool).Obj();
+  plan = PlanPools(spare, T0(), Config());
+  EXPECT_THAT(MembersAfter(spare, plan, "t/clean"), ElementsAre("n2"));
+}
+
 TEST(PlanPools, PrefersOneZoneThenOneRack) {
   ClusterSnapshot snapshot = SnapshotBuilder()
                                  .Add(H100Node("a-1", "a"))

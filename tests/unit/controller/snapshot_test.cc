@@ -84,7 +84,7 @@ TEST(ParseRfc3339, AcceptsFractionsAndOffsets) {
   EXPECT_FALSE(ParseRfc3339("2026-11-18T11:06:40").has_value());
 }
 
-TEST(SnapshotFromObjects, ListsUndecodableComputeNodesAndSkipsBadPools) {
+TEST(SnapshotFromObjects, ListsUndecodableComputeNodesAndKeepsPoolsWithInvalidSpecs) {
   const Json pool = Json::parse(R"({
     "metadata": {"namespace": "t", "name": "p", "uid": "u", "resourceVersion": "7",
                  "generation": 2, "creationTimestamp": "2026-11-18T00:00:00Z",
@@ -98,7 +98,13 @@ TEST(SnapshotFromObjects, ListsUndecodableComputeNodesAndSkipsBadPools) {
       "resourceVersion": "9"}, "status": {"accelerators": "many"}})");
   ClusterSnapshot snapshot =
       SnapshotFromObjects({pool, bad_pool}, {node}, {good_compute_node, bad_compute_node});
-  ASSERT_EQ(snapshot.pools.size(), 1u);
+  // The pool whose spec does not decode is kept, saying why (issue 17).
+  ASSERT_EQ(snapshot.pools.size(), 2u);
+  EXPECT_EQ(snapshot.pools[1].pool.Key(), "t/q");
+  EXPECT_NE(snapshot.pools[1].invalid_spec.find("set exactly one of spec.capacity.flops"),
+            std::string::npos)
+      << snapshot.pools[1].invalid_spec;
+  EXPECT_EQ(snapshot.pools[0].invalid_spec, "");
   EXPECT_EQ(snapshot.pools[0].pool.Key(), "t/p");
   EXPECT_EQ(snapshot.pools[0].creation_timestamp, "2026-11-18T00:00:00Z");
   EXPECT_EQ(snapshot.pools[0].impaired_since.size(), 1u);

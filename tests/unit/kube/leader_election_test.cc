@@ -201,6 +201,27 @@ TEST_F(LeaderElectionTest, LeaderStepsDownWhenItCannotRenewWithinTheDeadline) {
   EXPECT_EQ(stopped.load(), 1);
 }
 
+// Issue 17: the controller gates every write on IsLeader. A Lease taken over (another holder
+// written, here by hand as kubectl would) must close that gate at the first read that shows it,
+// not only when the renew deadline runs out 10 s later.
+TEST_F(LeaderElectionTest, IsLeaderTurnsFalseAtTheFirstReadShowingAnotherHolder) {
+  std::atomic<int> started{0}, stopped{0};
+  auto a = Elector("a", {[&] { ++started; }, [&] { ++stopped; }, nullptr});
+  a->Start();
+  ASSERT_TRUE(AdvanceUntil([&] { return a->IsLeader() && started.load() > 0; }, 1s));
+  Json lease = *fake_->Peek(kLeases, "kube-system", "zhisuan-controller");
+  lease["spec"]["holderIdentity"] = "usurper";
+  lease["spec"]["leaseDurationSeconds"] = 3600;
+  ASSERT_TRUE(fake_->Update(kLeases, lease).ok());
+  // The next renewal (every 2 s) reads the new holder.
+  EXPECT_TRUE(AdvanceUntil([&] { return !a->IsLeader(); }, 3s))
+      << "still claims leadership of a Lease held by someone else";
+  EXPECT_EQ(stopped.load(), 0) << "the gate closes before the renew deadline steps down";
+  ASSERT_TRUE(AdvanceUntil([&] { return stopped.load() == 1; }, 30s));
+  a->Stop();
+  EXPECT_EQ(Spec()["holderIdentity"], "usurper") << "a never held it again, nor released it";
+}
+
 TEST(MicroTime, FormatsUtcWithMicroseconds) {
   const WallTime time =
       WallTime(std::chrono::seconds(1'800'000'000)) + std::chrono::microseconds(42);

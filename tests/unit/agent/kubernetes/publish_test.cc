@@ -78,6 +78,45 @@ TEST(ComputeNodeStatusTest, CarriesInventoryHealthFlopsPowerEnergyAndConditions)
   EXPECT_EQ(healthy->status, "False");
   EXPECT_EQ(healthy->reason, "AcceleratorsUnhealthy");
   EXPECT_EQ(api::FindCondition(status.conditions, "Discovered")->status, "True");
+  const api::Condition* carbon = api::FindCondition(status.conditions, "CarbonKnown");
+  ASSERT_NE(carbon, nullptr);
+  EXPECT_EQ(carbon->status, "True");
+  EXPECT_EQ(carbon->reason, "EnergyProfileKnown");
+}
+
+// Issue 18: a node without an energy profile published carbonIntensity 0 and carbonFreeRatio 0,
+// which a maxIntensity pool read as perfectly clean. Now the figures are absent (the codec omits
+// them, so the controller decodes them as unknown) and CarbonKnown says why.
+TEST(ComputeNodeStatusTest, UnknownCarbonIsLeftOutAndCarbonKnownSaysWhy) {
+  AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  state.energy_profile = EnergyProfile{};  // nothing configured or fed
+  const api::ComputeNodeStatus status = BuildComputeNodeStatus(state, nullptr, kNow);
+  EXPECT_FALSE(status.energy.carbon_intensity.has_value());
+  EXPECT_FALSE(status.energy.carbon_free_ratio.has_value());
+  const Json json = api::ToJson(status);
+  EXPECT_FALSE(json["energy"].contains("carbonIntensity")) << json["energy"];
+  EXPECT_FALSE(json["energy"].contains("carbonFreeRatio")) << json["energy"];
+  auto decoded =
+      api::ComputeNodeFromJson(Json{{"metadata", {{"name", "gpu-node-1"}}}, {"status", json}});
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_FALSE(decoded->status.energy.carbon_intensity.has_value());
+  EXPECT_FALSE(decoded->status.energy.carbon_free_ratio.has_value());
+
+  const api::Condition* carbon = api::FindCondition(status.conditions, "CarbonKnown");
+  ASSERT_NE(carbon, nullptr);
+  EXPECT_EQ(carbon->status, "False");
+  EXPECT_EQ(carbon->reason, "NoEnergyProfile");
+  EXPECT_THAT(carbon->message, ::testing::HasSubstr("no carbon intensity and carbon-free ratio"));
+  EXPECT_THAT(carbon->message, ::testing::HasSubstr("energyProfile"));
+
+  // One figure known: that one is published, the other is not, and the reason says so.
+  state.energy_profile.carbon_intensity_grams_per_kwh = 0;
+  const api::ComputeNodeStatus half = BuildComputeNodeStatus(state, nullptr, kNow);
+  EXPECT_EQ(half.energy.carbon_intensity, 0.0);
+  EXPECT_FALSE(half.energy.carbon_free_ratio.has_value());
+  EXPECT_EQ(api::FindCondition(half.conditions, "CarbonKnown")->reason, "IncompleteEnergyProfile");
+  EXPECT_THAT(api::FindCondition(half.conditions, "CarbonKnown")->message,
+              ::testing::StartsWith("no carbon-free ratio configured"));
 }
 
 // A Node as the server returns it after the agent applied `labels`, with managedFields.
@@ -155,6 +194,35 @@ TEST(PublishPlannerTest, NothingToWriteWhenTheServerShowsWhatTheAgentWants) {
     }
     EXPECT_EQ(condition["observedGeneration"], 1);
   }
+}
+
+TEST(PublishPlannerTest, AProfileThatBecomesUnknownIsWrittenWithoutItsFigures) {
+  const AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  const DesiredPublication desired = Desired(state);
+  ObservedObjects observed;
+  observed.node = NodeWithAppliedLabels(desired.labels, "zhisuan-agent");
+  observed.compute_node = Json{
+      {"apiVersion", "zhisuan.io/v1alpha1"},
+      {"kind", "ComputeNode"},
+      {"metadata",
+       {{"name", "gpu-node-1"},
+        {"generation", 1},
+        {"resourceVersion", "42"},
+        {"ownerReferences", Json::array({NodeOwnerReference("gpu-node-1", "node-uid-1")})}}},
+      {"status",
+       api::ToJson(StabiliseStatus(desired.status, Json{{"metadata", {{"generation", 1}}}}, {}))}};
+  AgentState unknown = state;
+  unknown.energy_profile.carbon_intensity_grams_per_kwh.reset();
+  unknown.energy_profile.carbon_free_ratio.reset();
+  DesiredPublication again = desired;
+  again.status = BuildComputeNodeStatus(unknown, nullptr, kNow);
+  const PublishPlan plan = PlanPublish(again, observed);
+  ASSERT_TRUE(plan.compute_node_status);
+  // Server-side apply removes the fields the agent owned and no longer sends.
+  const Json& energy = (*plan.compute_node_status)["status"]["energy"];
+  EXPECT_EQ(energy["source"], "hydro");
+  EXPECT_FALSE(energy.contains("carbonIntensity"));
+  EXPECT_FALSE(energy.contains("carbonFreeRatio"));
 }
 
 TEST(PublishPlannerTest, FirstPublicationWritesLabelsOwnerAndStatus) {

@@ -65,6 +65,32 @@ TEST(CarbonCondition, ReasonsForNoPolicyCompliantAndOutOfPolicy) {
   EXPECT_EQ(CarbonCondition(pool.pool.spec, PoolOutcome{}, 1, T0()).message, "no nodes bound");
 }
 
+// Issue 18: a member whose agent has no energy profile reports no carbon. The tenant reads which
+// members those are, and that the fix is the node's energy profile, not a greener spare.
+TEST(CarbonCondition, NamesMembersWhoseCarbonIsUnknown) {
+  Hosts hosts;
+  hosts.Add(Member("m1"));
+  hosts.Add(MakeNode("m2").Zone("a").BoundTo("t/p").Obj(),
+            MakeComputeNode("m2").Accelerators(8, "H100-SXM5", "989.4T").NoEnergyData().Obj());
+  const PoolObservation pool = MakePool("t/p").Accelerators(16).MaxIntensity(100).Obj();
+  // Satisfied once, so the pool keeps the member that counts for nothing (it may be fixed).
+  const Planned planned = Plan(hosts, pool, /*ever_satisfied=*/true);
+  ASSERT_EQ(planned.outcome.fits.size(), 2u);
+  const api::Condition carbon = CarbonCondition(pool.pool.spec, planned.outcome, 1, T0());
+  EXPECT_EQ(carbon.status, "False");
+  EXPECT_EQ(carbon.reason, reasons::kOutOfCarbonPolicy);
+  EXPECT_EQ(carbon.message,
+            "m2: out of carbon policy: carbon intensity unknown (not reported). The policy is "
+            "intensity <= 100 gCO2e/kWh; members are replaced by compliant spares when any are "
+            "available; m2 reports no carbon figure the policy sets, and unknown never meets it: "
+            "its agent needs an energy profile (see the ComputeNode condition CarbonKnown)");
+
+  // Without a carbon policy the same members are compliant.
+  const PoolObservation open = MakePool("t/p").Accelerators(16).Obj();
+  EXPECT_EQ(CarbonCondition(open.pool.spec, Plan(hosts, open, true).outcome, 1, T0()).reason,
+            reasons::kNoCarbonPolicy);
+}
+
 TEST(HealthCondition, ReasonsForNoMembersUnhealthyAndAllHealthy) {
   api::Condition health = HealthCondition(PoolOutcome{}, 0, 1, T0());
   EXPECT_EQ(health.status, "Unknown");

@@ -58,7 +58,42 @@ TEST(Fit, CarbonWithinTheMarginFailsAdmissionButIsNotFar) {
 
   const NodeFit unknown = hosts.FitOf("unknown", spec);
   EXPECT_TRUE(unknown.carbon_far);
-  EXPECT_EQ(unknown.carbon_detail, "reports no carbon-free ratio");
+  EXPECT_EQ(unknown.carbon_detail, "carbon-free ratio unknown (not reported)");
+}
+
+// Issue 18: a node whose agent has no energy profile reports no carbon figures. Unknown is not
+// zero: a policy on a figure never admits a node without it, and says so apart from "out of
+// carbon policy", because the fix is the node's configuration, not a greener node.
+TEST(Fit, UnknownCarbonNeverMeetsAPolicyOnItButNeedsNoneWithout) {
+  Hosts hosts;
+  hosts.Add(MakeNode("unknown").Obj(),
+            MakeComputeNode("unknown").Accelerators(8, "H100-SXM5", "989.4T").NoEnergyData().Obj());
+  hosts.Add(MakeNode("ratio-only").Obj(), MakeComputeNode("ratio-only")
+                                              .Accelerators(8, "H100-SXM5", "989.4T")
+                                              .NoEnergyData()
+                                              .CarbonFree(1.0)
+                                              .Obj());
+  const api::ComputePoolSpec intensity =
+      MakePool("t/p").Accelerators(8).MaxIntensity(100).Obj().pool.spec;
+  for (const char* name : {"unknown", "ratio-only"}) {
+    const NodeFit fit = hosts.FitOf(name, intensity);
+    EXPECT_FALSE(fit.carbon_ok) << name;
+    EXPECT_TRUE(fit.carbon_unknown) << name;
+    EXPECT_EQ(fit.carbon_detail, "carbon intensity unknown (not reported)") << name;
+    EXPECT_EQ(fit.AdmissionExclusion(), Exclusion::kCarbonUnknown) << name;
+  }
+  // The ratio is known where the policy only asks for a ratio.
+  const api::ComputePoolSpec ratio =
+      MakePool("t/p").Accelerators(8).MinCarbonFree(0.9).Obj().pool.spec;
+  EXPECT_EQ(hosts.FitOf("ratio-only", ratio).AdmissionExclusion(), Exclusion::kNone);
+  EXPECT_EQ(hosts.FitOf("unknown", ratio).AdmissionExclusion(), Exclusion::kCarbonUnknown);
+
+  // Without a carbon policy nothing about carbon is needed.
+  const api::ComputePoolSpec none = MakePool("t/p").Accelerators(8).Obj().pool.spec;
+  const NodeFit free_for_all = hosts.FitOf("unknown", none);
+  EXPECT_TRUE(free_for_all.carbon_ok);
+  EXPECT_FALSE(free_for_all.carbon_unknown);
+  EXPECT_EQ(free_for_all.AdmissionExclusion(), Exclusion::kNone);
 }
 
 TEST(Fit, AdmissionExclusionReportsTheFirstReasonInCheckOrder) {
@@ -134,6 +169,27 @@ TEST(AssessMember, HardFaultsGetNoGrace) {
             "out of carbon policy: carbon-free ratio 0.2 < 0.8");
 }
 
+// A member whose agent stops reporting carbon (its energy profile removed) is out of policy with
+// nothing to measure a margin against: it counts for nothing at once, like one far beyond it.
+TEST(AssessMember, AMemberWhoseCarbonBecomesUnknownIsOutOfPolicyAtOnce) {
+  Hosts hosts;
+  hosts.Add(MakeNode("n1").BoundTo("t/p").Obj(),
+            MakeComputeNode("n1").Accelerators(8, "H100-SXM5", "989.4T").NoEnergyData().Obj());
+  PoolObservation pool = MakePool("t/p").Accelerators(8).MaxIntensity(100).Obj();
+  const MemberState state =
+      AssessMember(hosts.FitOf("n1", pool.pool.spec), pool, StageConfig(), T0());
+  EXPECT_FALSE(state.impaired);
+  EXPECT_DOUBLE_EQ(state.planning_capacity, 0);
+  EXPECT_EQ(state.problem, "out of carbon policy: carbon intensity unknown (not reported)");
+
+  // The same member in a pool without a carbon policy is fine.
+  pool = MakePool("t/p").Accelerators(8).Obj();
+  const MemberState fine =
+      AssessMember(hosts.FitOf("n1", pool.pool.spec), pool, StageConfig(), T0());
+  EXPECT_TRUE(fine.problem.empty());
+  EXPECT_DOUBLE_EQ(fine.planning_capacity, 8);
+}
+
 TEST(AssessMember, TheShorterGraceWinsWhenFaultsCombine) {
   Hosts hosts;
   hosts.Add(MakeNode("n1").NotReady().BoundTo("t/p").Obj(),
@@ -172,6 +228,25 @@ TEST(ObserveMembers, SortsNodesIntoMembersCandidatesAndExclusions) {
               ElementsAre(Pair(Exclusion::kOtherPool, 1u), Pair(Exclusion::kNotReady, 1u),
                           Pair(Exclusion::kNoComputeNode, 1u)));
   EXPECT_DOUBLE_EQ(membership.MemberCapacity(), 8);
+}
+
+TEST(ObserveMembers, CountsUnknownCarbonApartFromOutOfPolicy) {
+  Hosts hosts;
+  hosts.Add(MakeNode("green").Zone("a").Obj(),
+            MakeComputeNode("green").Accelerators(8, "H100-SXM5", "989.4T").Intensity(10).Obj());
+  hosts.Add(MakeNode("coal").Zone("a").Obj(),
+            MakeComputeNode("coal").Accelerators(8, "H100-SXM5", "989.4T").Intensity(800).Obj());
+  hosts.Add(MakeNode("unknown").Zone("a").Obj(),
+            MakeComputeNode("unknown").Accelerators(8, "H100-SXM5", "989.4T").NoEnergyData().Obj());
+  const PoolMembership limited =
+      hosts.Observe(MakePool("t/p").Accelerators(16).MaxIntensity(100).Obj());
+  EXPECT_THAT(NamesOf(limited.candidates), ElementsAre("green"));
+  EXPECT_THAT(limited.excluded,
+              ElementsAre(Pair(Exclusion::kCarbon, 1u), Pair(Exclusion::kCarbonUnknown, 1u)));
+  // No policy: every node is a candidate, the unknown one included.
+  const PoolMembership open = hosts.Observe(MakePool("t/p").Accelerators(16).Obj());
+  EXPECT_THAT(NamesOf(open.candidates), ElementsAre("green", "coal", "unknown"));
+  EXPECT_TRUE(open.excluded.empty());
 }
 
 TEST(TrackGrace, RecordsImpairedMembersAndTheNextDeadlineStillAhead) {

@@ -20,6 +20,25 @@ constexpr std::string_view kShortfallMoved =
     "need 24 accelerators; 16 accelerators bound on 2 nodes (free: 8 accelerators on 1 node in "
     "zone a); nodes not eligible: 3 in other pools";
 
+TEST(ShortfallMessage, CountsUnknownCarbonApartFromOutOfPolicy) {
+  const api::ComputePoolSpec spec =
+      MakePool("t/p").Accelerators(16).MaxIntensity(100).Obj().pool.spec;
+  const std::string message = ShortfallMessage(
+      spec, 16, 0, 0, 0, {}, {{Exclusion::kCarbon, 1}, {Exclusion::kCarbonUnknown, 2}}, {},
+      reasons::kInsufficientCapacity);
+  EXPECT_EQ(message,
+            "need 16 accelerators; only 0 accelerators eligible; nodes not eligible: 1 out of "
+            "carbon policy, 2 with unknown carbon; nothing is bound until the whole request fits "
+            "(spec.allocation AllOrNothing)");
+}
+
+TEST(UnknownCarbonAdvice, NamesTheNodesOrSaysNothing) {
+  EXPECT_EQ(UnknownCarbonAdvice({}), "");
+  EXPECT_EQ(UnknownCarbonAdvice({"n1", "n2"}),
+            "; n1, n2 report no carbon figure the policy sets, and unknown never meets it: their "
+            "agents need an energy profile (see the ComputeNode condition CarbonKnown)");
+}
+
 TEST(ShortfallGist, DropsTheFreeAndIneligibleBreakdown) {
   EXPECT_EQ(ShortfallGist(kBefore), "need 24 accelerators; 8 accelerators bound on 1 node");
   EXPECT_EQ(ShortfallGist(kBefore), ShortfallGist(kBreakdownMoved));

@@ -99,6 +99,49 @@ TEST(RollUpStatus, CarbonIsPowerWeightedOnlyWhenEveryNodeReportsPowerAndEnergy) 
   EXPECT_EQ(status.accelerator_count, 0);
 }
 
+// Issue 18: a member without an energy profile reports no carbon. It is left out of the pool's
+// figures, not averaged in as 0, and does not spoil the power weighting of those that report.
+TEST(RollUpStatus, CarbonLeavesOutMembersWhoseCarbonIsUnknown) {
+  Hosts hosts;
+  hosts.Add(MakeNode("big").Obj(), MakeComputeNode("big")
+                                       .Accelerators(8, "H100-SXM5", "1P")
+                                       .Power(9000)
+                                       .CarbonFree(1.0)
+                                       .Intensity(0)
+                                       .Obj());
+  hosts.Add(MakeNode("small").Obj(), MakeComputeNode("small")
+                                         .Accelerators(8, "H100-SXM5", "1P")
+                                         .Power(1000)
+                                         .CarbonFree(0.0)
+                                         .Intensity(500)
+                                         .Obj());
+  hosts.Add(MakeNode("unknown").Obj(), MakeComputeNode("unknown")
+                                           .Accelerators(8, "H100-SXM5", "1P")
+                                           .Power(5000)
+                                           .NoEnergyData()
+                                           .Obj());
+  hosts.Add(MakeNode("unknown-too").Obj(), MakeComputeNode("unknown-too")
+                                               .Accelerators(8, "H100-SXM5", "1P")
+                                               .Power(0)
+                                               .NoEnergyData()
+                                               .Obj());
+  const PoolObservation pool = MakePool("t/p").Accelerators(8).Obj();
+  std::vector<NodeFit> fits = {
+      hosts.FitOf("big", pool.pool.spec), hosts.FitOf("small", pool.pool.spec),
+      hosts.FitOf("unknown", pool.pool.spec), hosts.FitOf("unknown-too", pool.pool.spec)};
+  api::ComputePoolStatus status = RollUpStatus(pool.pool, Pointers(fits));
+  EXPECT_EQ(status.nodes.size(), 4u);
+  EXPECT_EQ(status.carbon_free_ratio, 0.9);  // weighted over big and small only
+  EXPECT_EQ(status.carbon_intensity, 50.0);
+
+  // Only unknown members: no figures at all, rather than 0.
+  fits = {hosts.FitOf("unknown", pool.pool.spec), hosts.FitOf("unknown-too", pool.pool.spec)};
+  status = RollUpStatus(pool.pool, Pointers(fits));
+  EXPECT_EQ(status.nodes.size(), 2u);
+  EXPECT_FALSE(status.carbon_free_ratio.has_value());
+  EXPECT_FALSE(status.carbon_intensity.has_value());
+}
+
 TEST(Round, KeepsSixDecimals) {
   EXPECT_DOUBLE_EQ(Round(0.1 + 0.2), 0.3);
   EXPECT_DOUBLE_EQ(Round(0.1234564), 0.123456);

@@ -11,9 +11,10 @@
 
 namespace zhisuan::controller {
 
-// Builds a snapshot from API objects. Pools and Nodes that fail to decode are skipped with a log
-// line (the API server validated them, so this means a newer or corrupt object); ComputeNodes that
-// fail are listed in ignored_compute_nodes, as ObservationCache does.
+// Builds a snapshot from API objects. Pools and Nodes whose metadata fails to decode are skipped
+// with a log line (the API server validated them, so this means a newer or corrupt object); a pool
+// whose spec fails is kept with invalid_spec set; ComputeNodes that fail are listed in
+// ignored_compute_nodes, as ObservationCache does.
 ClusterSnapshot SnapshotFromObjects(const std::vector<Json>& pools, const std::vector<Json>& nodes,
                                     const std::vector<Json>& compute_nodes);
 
