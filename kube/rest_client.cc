@@ -662,8 +662,7 @@ StatusOr<ApiClientPtr> NewRestClient(const ClientConfig& config, const ClockPtr&
     ZLOG(Warning) << "TLS verification of " << config.server
                   << " is OFF (insecure-skip-tls-verify); do not use this outside a lab";
   }
-  return ApiClientPtr(
-      std::make_shared<RestClient>(config, std::move(tls), std::move(base), std::move(clock)));
+  return ApiClientPtr(std::make_shared<RestClient>(config, std::move(tls), std::move(base), clock));
 }
 
 StatusOr<ApiClientPtr> NewRestClient(const ClientConfig& config) {
