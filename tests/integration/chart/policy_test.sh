@@ -170,12 +170,13 @@ denied() {
 }
 allowed "agent labels its own node" as_agent label node node-a zhisuan.io/vendor=nvidia zhisuan.io/product=H100-SXM5
 # ------------------------------------------- agent: only the fields it writes on its own Node
+# Node addresses here are data only (no kubelet, nothing dials them): loopback, per the network rule.
 # What the kubelet, the controller and an administrator put on node-a; the agent may change none of it.
 kubectl label node node-a kubernetes.io/hostname=node-a example.com/rack=r1 >/dev/null
 kubectl annotate node node-a example.com/owner=ops >/dev/null
 kubectl taint node node-a example.com/maintenance=planned:NoSchedule >/dev/null
 kubectl patch node node-a --subresource=status --type=merge -p '{"status":{
-  "addresses":[{"type":"InternalIP","address":"10.0.0.1"}],
+  "addresses":[{"type":"InternalIP","address":"127.0.0.11"}],
   "conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"ok",
     "lastHeartbeatTime":"2026-01-01T00:00:00Z","lastTransitionTime":"2026-01-01T00:00:00Z"}],
   "capacity":{"cpu":"64","memory":"512Gi","pods":"110"},
@@ -197,7 +198,7 @@ denied "agent sets spec.providerID" "$spec_msg" \
   as_agent patch node node-a --type=merge -p '{"spec":{"providerID":"evil://x"}}'
 status_msg="may not change a node's status other than extended resources"
 denied "agent rewrites a status address" "$status_msg" api_patch agent /api/v1/nodes/node-a/status merge \
-  '{"status":{"addresses":[{"type":"InternalIP","address":"10.6.6.6"}]}}'
+  '{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.66"}]}}'
 denied "agent rewrites a status condition" "$status_msg" api_patch agent /api/v1/nodes/node-a/status merge \
   '{"status":{"conditions":[{"type":"Ready","status":"False","reason":"Evil","message":"x",
     "lastHeartbeatTime":"2026-01-01T00:00:00Z","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}'
@@ -224,7 +225,7 @@ allowed "agent advertises extended resources as the agent does (JSON patch of no
     {"op":"add","path":"/status/capacity/nvidia.com~1gpu","value":"8"},
     {"op":"add","path":"/status/allocatable/nvidia.com~1gpu","value":"7"}]'
 [[ "$(kubectl get node node-a -o jsonpath='{.status.allocatable.nvidia\.com/gpu} {.status.addresses[0].address} {.spec.taints[0].key} {.metadata.labels.example\.com/rack}')" \
-   == "7 10.0.0.1 example.com/maintenance r1" ]] || fail "node-a fields the agent may not write changed"
+   == "7 127.0.0.11 example.com/maintenance r1" ]] || fail "node-a fields the agent may not write changed"
 denied "agent labels another node" "may modify only its own Node and ComputeNode, not nodes node-b" \
   as_agent label node node-b zhisuan.io/vendor=nvidia
 allowed "agent patches its own node's status" \
@@ -289,7 +290,7 @@ label_msg="may not change a node's zhisuan.io/pool label"
 taint_msg="may not change a node's zhisuan.io/pool taint"
 allowed "node sets its own ordinary label" as_node label node node-b example.com/rack=r7
 allowed "node updates its own status" as_node patch node node-b --subresource=status --type=merge \
-  -p '{"status":{"addresses":[{"type":"InternalIP","address":"10.0.0.2"}]}}'
+  -p '{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.12"}]}}'
 for who in node tenant admin agent; do
   case $who in
     node) run=as_node node=node-b ;;
