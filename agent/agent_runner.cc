@@ -10,12 +10,16 @@
 #include "agent/agent_state.h"
 #include "agent/discovery/pci/pci_parsers.h"
 #include "agent/flops/measured_flops_scheduler.h"
+#include "agent/flops_measure_endpoint.h"
 #include "agent/kubernetes_integration.h"
-#include "agent/metrics/http_server.h"
 #include "agent/metrics/metrics_exposition.h"
 #include "agent/metrics/sampler.h"
+#include "agent/probe_gate.h"
+#include "common/http_server.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "kube/config.h"
+#include "kube/rest_client.h"
 
 namespace zhisuan::agent {
 namespace {
@@ -55,6 +59,44 @@ std::optional<std::pair<uint16_t, uint16_t>> PciIds(const FileReader& sysfs,
   return std::make_pair(*vendor_id, *device_id);
 }
 
+// One gate for every probe run (start-up, SIGUSR1, POST /flops/measure, --measure-flops-once). In
+// device-plugin mode pods may hold devices, so an absent pod-resources socket is not "free".
+ProbeGateOptions GateOptions(const AgentConfig& config, const KubernetesOptions& kubernetes) {
+  return {.busy_utilization_ratio = config.flops_probe_busy_utilization_ratio,
+          .pod_resources_required =
+              kubernetes.enabled && kubernetes.advertise == AdvertiseMode::kDevicePlugin};
+}
+
+// POST /flops/measure, authenticated and authorised by the API server. The scheduler exists only
+// after discovery, so the trigger reads it through `flops` (null until then: busy).
+StatusOr<std::unique_ptr<FlopsMeasureEndpoint>> MakeFlopsMeasureEndpoint(
+    const AgentConfig& config, const KubernetesOptions& kubernetes,
+    const std::atomic<MeasuredFlopsScheduler*>& flops, const ClockPtr& clock) {
+  if (!kubernetes.enabled) {
+    return InvalidArgumentError("needs the API server to authorise requests (--kubernetes=true)");
+  }
+  auto resolved = kube::ResolveClientConfig(kubernetes.kubeconfig, kubernetes.kube_context);
+  if (!resolved.ok()) return resolved.status().Annotate("--kubeconfig");
+  auto client = kube::NewRestClient(*resolved);
+  if (!client.ok()) return client.status();
+  KubernetesAuthorizerOptions options;
+  options.attributes = FlopsMeasureAccess(NodeName(config));
+  FlopsMeasureEndpoint::Trigger trigger{
+      .busy =
+          [&flops] {
+            MeasuredFlopsScheduler* scheduler = flops.load();
+            return scheduler == nullptr || scheduler->Busy();
+          },
+      .request =
+          [&flops] {
+            if (MeasuredFlopsScheduler* scheduler = flops.load()) scheduler->Request();
+          },
+  };
+  return std::make_unique<FlopsMeasureEndpoint>(
+      MakeKubernetesAuthorizer(*client, std::move(options), clock), std::move(trigger), clock,
+      config.flops_measure_min_interval);
+}
+
 }  // namespace
 
 void BlockAgentSignals() {
@@ -66,12 +108,33 @@ void BlockAgentSignals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
-std::string MeasureFlopsOnceJson(const AgentConfig& config) {
+std::string MeasureFlopsOnceJson(const AgentConfig& config, const KubernetesOptions& kubernetes) {
   const FileReaderPtr sysfs = MakeRootedFileReader(config.discovery.sysfs_root);
   const FileReaderPtr procfs = MakeRootedFileReader(config.discovery.procfs_root);
   StatusOr<CpuInfo> cpu = DiscoverCpu(*sysfs, *procfs);
   const CpuInfo cpu_info = cpu.ok() ? *cpu : CpuInfo{};
-  MeasuredFlopsScheduler scheduler(MakeProbes(config, cpu_info), nullptr, SystemClock());
+  // The same gate as the running agent's: one sample of the devices (UUIDs and utilisation),
+  // then the kubelet's allocations. A one-shot run on a node is no licence to borrow a pod's GPU.
+  std::vector<DiscoveryBackendPtr> backends = MakeDiscoveryBackends(config.discovery);
+  std::vector<DiscoveryBackend*> backend_views;
+  backend_views.reserve(backends.size());
+  for (auto& backend : backends) backend_views.push_back(backend.get());
+  AgentStateStore store;
+  Sampler sampler({.node_name = NodeName(config), .sample_interval = config.sample_interval},
+                  {.discover = [&] { return DiscoverNode(backends, *sysfs, *procfs); },
+                   .backends = backend_views,
+                   .health = nullptr,
+                   .energy = nullptr,
+                   .peak_table = &PeakFlopsTable::BuiltIn(),
+                   .flops = nullptr,
+                   .http_errors = nullptr},
+                  store, SystemClock());
+  sampler.Discover();
+  const ProbeGate gate(store, MakePodResourcesClient(config.pod_resources_socket),
+                       GateOptions(config, kubernetes));
+  MeasuredFlopsScheduler scheduler(
+      MakeProbes(config, cpu_info),
+      [&gate](std::string_view pci_bus_id) { return gate.SkipReason(pci_bus_id); }, SystemClock());
   scheduler.RunOnce();
   const MeasuredFlopsResults results = scheduler.Results();
 
@@ -126,7 +189,7 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_opti
   // Bind first: a taken or malformed address is a start-up error, before any hardware is touched.
   StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Create(config.listen_address);
   if (!server.ok()) {
-    ZLOG(Error) << server.status();
+    ZLOG(Error) << server.status().Annotate("--listen-address");
     return 1;
   }
 
@@ -136,7 +199,7 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_opti
   for (auto& backend : backends) backend_views.push_back(backend.get());
   DeviceHealthTracker health(config.health, clock);
   EnergyProfileSource energy(config.energy_profile, config.energy_profile_file,
-                             MakeRootedFileReader(""));
+                             MakeRootedFileReader(""), clock, config.energy_feed_max_age);
   AgentStateStore store;
 
   // The probes need the CPU's core count, known only after discovery, so the scheduler is
@@ -153,22 +216,27 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_opti
   };
   MetricsExposition exposition(store, MakeDefaultCollectors());
   HttpServer& http = **server;
-  http.Handle("GET", "/metrics", [&](const std::string&) {
+  std::unique_ptr<FlopsMeasureEndpoint> flops_endpoint;
+  http.Handle("GET", "/metrics", [&](const HttpRequest&) {
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", exposition.Render()};
   });
-  http.Handle("GET", "/healthz", [](const std::string&) { return HttpResponse{200, {}, "ok\n"}; });
-  http.Handle("GET", "/readyz", [&](const std::string&) {
+  http.Handle("GET", "/healthz", [](const HttpRequest&) { return HttpResponse{200, {}, "ok\n"}; });
+  http.Handle("GET", "/readyz", [&](const HttpRequest&) {
     return store.Load()->ready ? HttpResponse{200, {}, "ok\n"}
                                : HttpResponse{503, {}, "discovery not done\n"};
   });
   std::atomic<MeasuredFlopsScheduler*> flops_view{nullptr};
-  http.Handle("POST", "/flops/measure", [&](const std::string&) {
-    MeasuredFlopsScheduler* scheduler = flops_view.load();
-    if (scheduler == nullptr) return HttpResponse{503, {}, "not ready\n"};
-    const bool queued = scheduler->Request();
-    return HttpResponse{202, "application/json",
-                        StrCat("{\"queued\":", queued ? "true" : "false", "}\n")};
-  });
+  if (config.flops_measure_endpoint == FlopsMeasureEndpointMode::kAuthenticated) {
+    StatusOr<std::unique_ptr<FlopsMeasureEndpoint>> endpoint =
+        MakeFlopsMeasureEndpoint(config, kubernetes_options, flops_view, clock);
+    if (!endpoint.ok()) {
+      ZLOG(Error) << endpoint.status().Annotate("--flops-measure-endpoint=authenticated");
+      return 2;
+    }
+    flops_endpoint = std::move(endpoint).value();
+    http.Handle("POST", "/flops/measure",
+                [&](const HttpRequest& request) { return flops_endpoint->Handle(request); });
+  }
   http.Start();
   ZLOG(Info) << "zhisuan-agent " << ZHISUAN_VERSION << " serving on port " << http.port()
              << " for node " << NodeName(config);
@@ -192,18 +260,11 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_opti
     kubernetes = std::move(*started);
   }
   const CpuInfo cpu = store.Load()->cpu;
-  const double busy = config.flops_probe_busy_utilization_ratio;
+  const ProbeGate gate(store, MakePodResourcesClient(config.pod_resources_socket),
+                       GateOptions(config, kubernetes_options));
   flops = std::make_unique<MeasuredFlopsScheduler>(
       MakeProbes(config, cpu),
-      [&store, busy](std::string_view pci_bus_id) {
-        for (const auto& device : store.Load()->devices) {
-          if (device.accelerator.pci_bus_id == pci_bus_id) {
-            return device.telemetry.utilization_ratio.value_or(0) > busy;
-          }
-        }
-        return false;
-      },
-      clock);
+      [&gate](std::string_view pci_bus_id) { return gate.SkipReason(pci_bus_id); }, clock);
   flops->Start(config.measure_flops_at_startup);
   flops_view.store(flops.get());
   sampler.SetFlopsScheduler(flops.get());

@@ -18,7 +18,10 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes);
 void BlockAgentSignals();
 
 // --measure-flops-once: runs the CPU and CUDA probes on this host and returns a JSON report with
-// measured FLOPS, peak FLOPS and their ratio per device.
-std::string MeasureFlopsOnceJson(const AgentConfig& config);
+// measured FLOPS, peak FLOPS and their ratio per device. Devices go through the same ProbeGate as
+// the running agent's (busy, allocated to a pod, allocation unknown in device-plugin mode), so
+// `kubernetes` matters here too: --advertise=node-status or --kubernetes=false on a host without a
+// kubelet, where no pod can hold a device.
+std::string MeasureFlopsOnceJson(const AgentConfig& config, const KubernetesOptions& kubernetes);
 
 }  // namespace zhisuan::agent

@@ -8,9 +8,12 @@ FlopsByPrecision AgentState::AcceleratorPeakTotal() const {
   return total;
 }
 
-double AgentState::AcceleratorPowerWatts() const {
+std::optional<double> AgentState::AcceleratorPowerWatts() const {
   double watts = 0;
-  for (const auto& device : devices) watts += device.telemetry.power_watts.value_or(0);
+  for (const auto& device : devices) {
+    if (!device.telemetry.power_watts) return std::nullopt;
+    watts += *device.telemetry.power_watts;
+  }
   return watts;
 }
 

@@ -12,6 +12,7 @@
 
 #include "agent/device.h"
 #include "agent/discovery/discovery.h"
+#include "agent/energy/emissions.h"
 #include "agent/energy/energy_profile.h"
 #include "agent/flops/flops_probe.h"
 #include "agent/flops/peak_flops_table.h"
@@ -26,6 +27,8 @@ struct DeviceState {
   Status telemetry_status;  // why this sample is missing or partial
   DeviceHealth health;
   PeakFlops peak;
+  // Grams CO2e counted so far, per EnergySource (index); nullopt until an interval was counted.
+  std::array<std::optional<double>, 2> emissions_grams;
 };
 
 // Error counters by component; the set of components is fixed so the metric's labels are bounded.
@@ -44,8 +47,10 @@ struct AgentState {
   std::vector<std::pair<std::string, Status>> flops_probe_status;
   uint64_t flops_probe_runs = 0;
 
-  EnergyProfile energy_profile;
+  EnergyProfile energy_profile;  // validity applied: no carbon figures once the feed expired
   bool energy_profile_ok = true;
+  std::optional<WallTime> energy_feed_valid_until;  // nullopt: a static profile, never expires
+  bool energy_feed_expired = false;
 
   std::map<std::string, uint64_t, std::less<>> errors_total;  // component -> count
   uint64_t samples_total = 0;
@@ -54,8 +59,9 @@ struct AgentState {
 
   // Sum over devices of each precision's peak.
   FlopsByPrecision AcceleratorPeakTotal() const;
-  // Sum of device power; 0 when no device reports power.
-  double AcceleratorPowerWatts() const;
+  // Sum of device power; 0 without devices; unknown (nullopt) when some device reports no power,
+  // since a partial sum would understate the node.
+  std::optional<double> AcceleratorPowerWatts() const;
 };
 
 // Holds the latest snapshot. Writers publish a whole new snapshot; readers never block writers

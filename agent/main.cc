@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   }
   zhisuan::SetLogVerbosity(config->verbosity);
   if (config->measure_flops_once) {
-    std::cout << MeasureFlopsOnceJson(*config) << "\n";
+    std::cout << MeasureFlopsOnceJson(*config, *kubernetes) << "\n";
     return 0;
   }
   BlockAgentSignals();

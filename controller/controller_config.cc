@@ -23,6 +23,18 @@ constexpr char kUsage[] = R"(Usage: zhisuan-controller [flags]
   --carbon-free-ratio-margin=X       ratio below the policy that evicts at once (default 0.1)
   --carbon-intensity-margin=X        gCO2e/kWh above the policy that evicts at once (default 50)
   --health-grace=DURATION            how long a member may be NotReady (default 60s)
+  --drain-timeout=DURATION           how long pods of other namespaces are evicted from a node
+                                     changing hands before the NoExecute taint deletes them
+                                     (default 5m)
+  --drain-exempt-namespaces=NS,...   namespaces whose pods are never drained (default kube-system)
+  --uninstall-cleanup=true|false     instead of running, remove what Zhisuan left in the cluster
+                                     after `helm uninstall` and exit: the agent's Node labels, pool
+                                     labels and taints, ComputeNodes, the pools' finalizer (the
+                                     pools stay), the Lease; alone means true (default false)
+  --uninstall-pod-selector=SELECTOR  pods that must be gone before that cleanup starts: the
+                                     release's agents and controllers (default: none)
+  --uninstall-pod-namespace=NS       their namespace (default $POD_NAMESPACE or zhisuan-system)
+  --uninstall-pod-wait=DURATION      how long to wait for them, then clean up and fail (default 60s)
   --v=N                              log verbosity
 DURATION: 500ms, 90s, 10m, 1h, or a bare number of seconds; grace periods count whole seconds,
 so a fraction rounds up. BOOL: true, false, 1 or 0.
@@ -98,6 +110,16 @@ const std::vector<Flag>& Flags() {
                           std::string_view v) { return GracePeriod(c.planner.carbon_grace, v); }},
       {"health-grace", [](ControllerConfig& c,
                           std::string_view v) { return GracePeriod(c.planner.health_grace, v); }},
+      {"drain-timeout", [](ControllerConfig& c,
+                           std::string_view v) { return GracePeriod(c.planner.drain_timeout, v); }},
+      {"drain-exempt-namespaces",
+       [](ControllerConfig& c, std::string_view v) {
+         c.planner.drain_exempt_namespaces.clear();
+         for (const auto& ns : StrSplit(v, ',')) {
+           if (!ns.empty()) c.planner.drain_exempt_namespaces.insert(std::string(ns));
+         }
+         return OkStatus();
+       }},
       {"carbon-free-ratio-margin",
        [](ControllerConfig& c, std::string_view v) {
          return Margin(c.planner.carbon_free_ratio_margin, v, 1.0);
@@ -105,6 +127,25 @@ const std::vector<Flag>& Flags() {
       {"carbon-intensity-margin",
        [](ControllerConfig& c, std::string_view v) {
          return Margin(c.planner.carbon_intensity_margin, v, std::nullopt);
+       }},
+      {"uninstall-cleanup",
+       [](ControllerConfig& c, std::string_view v) -> Status {
+         ZHISUAN_ASSIGN_OR_RETURN(c.uninstall.enabled, ParseBoolValue(v));
+         return OkStatus();
+       }},
+      {"uninstall-pod-selector",
+       [](ControllerConfig& c, std::string_view v) {
+         c.uninstall.pod_selector = std::string(v);
+         return OkStatus();
+       }},
+      {"uninstall-pod-namespace",
+       [](ControllerConfig& c, std::string_view v) {
+         return NotEmpty(c.uninstall.pod_namespace, v);
+       }},
+      {"uninstall-pod-wait",
+       [](ControllerConfig& c, std::string_view v) -> Status {
+         ZHISUAN_ASSIGN_OR_RETURN(c.uninstall.pod_wait, ParseDurationValue(v));
+         return OkStatus();
        }},
       {"v",
        [](ControllerConfig& c, std::string_view v) {
@@ -132,6 +173,7 @@ StatusOr<ControllerConfig> ParseControllerFlags(const std::vector<std::string>& 
                                                 std::string_view pod_namespace) {
   ControllerConfig config;
   if (!pod_namespace.empty()) config.lease_namespace = std::string(pod_namespace);
+  if (!pod_namespace.empty()) config.uninstall.pod_namespace = std::string(pod_namespace);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (arg == "--help" || arg == "-h") {
@@ -152,6 +194,7 @@ StatusOr<ControllerConfig> ParseControllerFlags(const std::vector<std::string>& 
     std::optional<std::string_view> value = argument->value;
     // --leader-elect is boolean: alone it means true and never takes the next argument.
     if (!value && flag->name == "leader-elect") value = "true";
+    if (!value && flag->name == "uninstall-cleanup") value = "true";
     if (!value && i + 1 < args.size()) value = args[++i];
     if (!value) return InvalidArgumentError(StrCat("--", flag->name, " needs a value"));
     Status applied = flag->apply(config, *value);

@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "controller/reconcile/pool_planner.h"
+#include "controller/uninstall_cleanup.h"
 
 namespace zhisuan::controller {
 
@@ -21,6 +22,7 @@ struct ControllerConfig {
   std::string lease_name = "zhisuan-controller";
   std::string metrics_address = ":8080";  // "0" turns the endpoint off
   PlannerConfig planner;
+  UninstallCleanupOptions uninstall;  // --uninstall-cleanup and its flags
   int verbosity = 0;
 
   // Answer and exit: --help (or -h) and --version stop parsing where they stand, so flags after
@@ -30,9 +32,10 @@ struct ControllerConfig {
 };
 
 // Parses argv without argv[0]. `pod_namespace` is $POD_NAMESPACE, the Lease namespace unless
-// --leader-election-namespace says otherwise ("" keeps zhisuan-system). Flags take --name=value
-// or --name value; --leader-elect alone means true. Errors name the flag and the value, and an
-// unknown flag's error carries the usage.
+// --leader-election-namespace says otherwise, and the namespace of the pods --uninstall-cleanup
+// waits for unless --uninstall-pod-namespace does ("" keeps zhisuan-system). Flags take
+// --name=value or --name value; --leader-elect alone means true. Errors name the flag and the
+// value, and an unknown flag's error carries the usage.
 StatusOr<ControllerConfig> ParseControllerFlags(const std::vector<std::string>& args,
                                                 std::string_view pod_namespace = "");
 

@@ -1,7 +1,7 @@
 #include "controller/controller_runner.h"
 
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "common/http_server.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "common/thread_guard.h"
@@ -91,11 +92,6 @@ bool ControllerRunLoop::MayWrite() const {
 
 namespace {
 
-class EmptyCollectable final : public prometheus::Collectable {
- public:
-  std::vector<prometheus::MetricFamily> Collect() const override { return {}; }
-};
-
 class PoolControllerWorkers final : public ReconcileWorkers {
  public:
   explicit PoolControllerWorkers(PoolController& controller) : controller_(controller) {}
@@ -125,35 +121,40 @@ class ElectorCampaign final : public LeadershipCampaign {
 }  // namespace
 
 struct MetricsEndpoint::Impl {
-  prometheus::Exposer exposer;
-  std::shared_ptr<EmptyCollectable> healthy = std::make_shared<EmptyCollectable>();
-  std::shared_ptr<EmptyCollectable> ready = std::make_shared<EmptyCollectable>();
-  explicit Impl(const std::string& address) : exposer(address) {}
+  std::unique_ptr<HttpServer> server;
+  std::atomic<bool> ready{false};
 };
 
 StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Create(
     std::string_view address, const std::shared_ptr<prometheus::Registry>& registry) {
-  std::string bind(address);
-  if (StartsWith(bind, ":")) bind = "0.0.0.0" + bind;
-  try {
-    auto impl = std::make_unique<Impl>(bind);
-    impl->exposer.RegisterCollectable(registry, "/metrics");
-    impl->exposer.RegisterCollectable(impl->healthy, "/healthz");
-    return std::unique_ptr<MetricsEndpoint>(new MetricsEndpoint(std::move(impl)));
-  } catch (const std::exception& error) {
-    return InvalidArgumentError(error.what());
-  }
+  HttpServerOptions options;
+  options.thread_name = "metrics-http";
+  auto server = HttpServer::Create(std::string(address), options);
+  if (!server.ok()) return server.status();
+  auto impl = std::make_unique<Impl>();
+  impl->server = std::move(server).value();
+  Impl* state = impl.get();
+  impl->server->Handle("GET", "/metrics", [registry](const HttpRequest&) {
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                        prometheus::TextSerializer().Serialize(registry->Collect())};
+  });
+  impl->server->Handle("GET", "/healthz", [](const HttpRequest&) {
+    return HttpResponse{200, {}, "ok\n"};
+  });
+  impl->server->Handle("GET", "/readyz", [state](const HttpRequest&) {
+    return state->ready.load() ? HttpResponse{200, {}, "ok\n"}
+                               : HttpResponse{503, {}, "caches not synced\n"};
+  });
+  impl->server->Start();
+  return std::unique_ptr<MetricsEndpoint>(new MetricsEndpoint(std::move(impl)));
 }
 
 MetricsEndpoint::MetricsEndpoint(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MetricsEndpoint::~MetricsEndpoint() = default;
 
-void MetricsEndpoint::MarkReady() { impl_->exposer.RegisterCollectable(impl_->ready, "/readyz"); }
+void MetricsEndpoint::MarkReady() { impl_->ready.store(true); }
 
-int MetricsEndpoint::port() const {
-  const auto ports = impl_->exposer.GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
-}
+int MetricsEndpoint::port() const { return impl_->server->port(); }
 
 StatusOr<ApiClients> ConnectToApiServer(const ControllerConfig& config) {
   auto resolved = kube::ResolveClientConfig(config.kubeconfig, config.context);

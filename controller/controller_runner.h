@@ -99,9 +99,9 @@ class ControllerRunLoop {
   std::atomic<const LeadershipCampaign*> campaign_{nullptr};
 };
 
-// /metrics, /healthz and /readyz on one port. prometheus-cpp's Exposer serves only collectables,
-// so the health endpoints are collectables that collect nothing (200, empty body). /readyz is
-// registered by MarkReady; before that it answers 404, which a readiness probe treats as not ready.
+// /metrics, /healthz and /readyz on one port, served by the agent's server (common/http_server.h:
+// bounded concurrent connections, a whole-request deadline, size limits). /readyz answers 503
+// until MarkReady.
 class MetricsEndpoint {
  public:
   // `address` is HOST:PORT or :PORT (all interfaces). Errors name neither flag nor binary.

@@ -1,7 +1,8 @@
 // zhisuan-controller: binds nodes to ComputePools. Wiring only: flags are parsed by
 // controller/controller_config, the run loop is controller/controller_runner, planning is
 // controller/reconcile, writes are controller/plan_executor and the loop
-// controller/pool_controller. docs/controller.md describes flags and semantics.
+// controller/pool_controller; --uninstall-cleanup runs controller/uninstall_cleanup instead.
+// docs/controller.md describes flags and semantics.
 
 #include <csignal>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include "common/log.h"
 #include "controller/controller_config.h"
 #include "controller/controller_runner.h"
+#include "controller/uninstall_cleanup.h"
 
 int main(int argc, char** argv) {
   using namespace zhisuan::controller;  // NOLINT(build/namespaces): main only
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   zhisuan::SetLogVerbosity(config->verbosity);
+  if (config->uninstall.enabled) return RunUninstallCleanup(*config);
 
   // Signals are taken synchronously by this thread; every thread started later inherits the mask.
   sigset_t signals;

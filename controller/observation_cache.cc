@@ -102,6 +102,41 @@ void ObservationCache::RemoveComputeNode(const std::string& name) {
   ignored_compute_nodes_.erase(name);
 }
 
+std::string ObservationCache::UpsertPod(const Json& object) {
+  const std::string key = kube::ObjectKey(object);
+  auto pod = PodInfoFromJson(object);
+  std::lock_guard lock(mu_);
+  auto known = pods_.find(key);
+  if (!pod.ok() || pod->node.empty() || pod->finished) {
+    if (known == pods_.end()) return "";
+    std::string node = known->second->node;
+    pods_.erase(known);
+    ++generation_;
+    return node;
+  }
+  if (known != pods_.end() && *known->second == *pod) return "";
+  ++generation_;
+  std::string node = pod->node;
+  pods_.insert_or_assign(key, std::make_shared<PodInfo>(std::move(pod).value()));
+  return node;
+}
+
+std::string ObservationCache::RemovePod(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto known = pods_.find(key);
+  if (known == pods_.end()) return "";
+  ++generation_;
+  std::string node = known->second->node;
+  pods_.erase(known);
+  return node;
+}
+
+Json PodForStore(const Json& object) {
+  Json kept = MetadataOnly(object);
+  if (kept.contains("metadata")) kept["metadata"].erase("labels");
+  return kept;
+}
+
 uint64_t ObservationCache::Generation() const {
   std::lock_guard lock(mu_);
   return generation_;
@@ -118,6 +153,8 @@ ClusterSnapshot ObservationCache::Snapshot() const {
   for (const auto& [name, compute_node] : compute_nodes_) {
     snapshot.compute_nodes.push_back_shared(compute_node);
   }
+  snapshot.pods.reserve(pods_.size());
+  for (const auto& [key, pod] : pods_) snapshot.pods.push_back_shared(pod);
   snapshot.ignored_compute_nodes.reserve(ignored_compute_nodes_.size());
   for (const auto& [name, ignored] : ignored_compute_nodes_) {
     snapshot.ignored_compute_nodes.push_back(ignored);

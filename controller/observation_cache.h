@@ -51,6 +51,11 @@ class ObservationCache {
   bool UpsertComputeNode(const Json& object);
   void RemoveComputeNode(const std::string& name);
 
+  // Pods bound to a node and not finished (what a drain waits for). Each returns the node whose
+  // pods changed, "" when nothing the planner reads did (a status update of a running pod).
+  std::string UpsertPod(const Json& object);
+  std::string RemovePod(const std::string& key);
+
   // Bumped by every change to the cache; lets a periodic reader skip an unchanged cache.
   uint64_t Generation() const;
 
@@ -73,6 +78,12 @@ class ObservationCache {
   // ComputeNodes that decoded, and those ignored (with why); a name is in at most one of them.
   std::map<std::string, std::shared_ptr<const api::ComputeNode>> compute_nodes_;
   std::map<std::string, IgnoredComputeNode> ignored_compute_nodes_;
+  std::map<std::string, std::shared_ptr<const PodInfo>> pods_;  // by "ns/name"
 };
+
+// What the controller's Pod informer store keeps: MetadataOnly without labels. The handlers decode
+// each pod whole on arrival (UpsertPod); the store is read only for keys (a deletion after a
+// relist), so holding every pod's spec and status would only cost memory.
+Json PodForStore(const Json& object);
 
 }  // namespace zhisuan::controller

@@ -36,11 +36,12 @@ Json NodeBindingPatch(const NodeChange& change) {
 Json PoolMetadataPatch(const PoolChange& change) {
   Json metadata = {{"resourceVersion", change.resource_version}};
   if (change.finalizers) metadata["finalizers"] = *change.finalizers;
-  if (change.impaired_since) {
-    metadata["annotations"] = {
-        {std::string(kImpairedSinceAnnotation),
-         change.impaired_since->empty() ? Json(nullptr) : Json(*change.impaired_since)}};
-  }
+  auto annotate = [&metadata](std::string_view key, const std::optional<std::string>& value) {
+    if (!value) return;
+    metadata["annotations"][std::string(key)] = value->empty() ? Json(nullptr) : Json(*value);
+  };
+  annotate(kImpairedSinceAnnotation, change.impaired_since);
+  annotate(kDrainingSinceAnnotation, change.draining_since);
   return {{"metadata", std::move(metadata)}};
 }
 
@@ -50,6 +51,14 @@ Json PoolStatusPatch(const api::ComputePoolStatus& status) {
   if (!status.carbon_free_ratio) json["carbonFreeRatio"] = nullptr;
   if (!status.carbon_intensity) json["carbonIntensity"] = nullptr;
   return {{"status", std::move(json)}};
+}
+
+Json EvictionBody(const PodEviction& eviction) {
+  // The uid precondition: a pod recreated under the same name since the plan is not evicted.
+  return {{"apiVersion", "policy/v1"},
+          {"kind", "Eviction"},
+          {"metadata", {{"name", eviction.name}, {"namespace", eviction.pod_namespace}}},
+          {"deleteOptions", {{"preconditions", {{"uid", eviction.uid}}}}}};
 }
 
 PlanExecutor::PlanExecutor(kube::ApiClientPtr client, EventSink* events, WriteGate may_write,
@@ -69,6 +78,12 @@ StatusOr<std::string> VersionOf(const StatusOr<Json>& result) {
 StatusOr<std::string> PlanExecutor::WriteNode(const NodeChange& change) {
   return VersionOf(client_->Patch(kube::kNodes, "", change.node, kube::PatchType::kMerge,
                                   NodeBindingPatch(change), {field_manager_, false, ""}));
+}
+
+Status PlanExecutor::Evict(const PodEviction& eviction) {
+  auto result = client_->CreateSubresource(kube::kPods, eviction.pod_namespace, eviction.name,
+                                           "eviction", EvictionBody(eviction));
+  return result.ok() ? OkStatus() : result.status();
 }
 
 StatusOr<std::string> PlanExecutor::WritePoolMetadata(const PoolChange& change) {
@@ -184,6 +199,32 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
     result.written_versions[StrCat("nodes/", change.node)] = *written;
   }
 
+  // 2b. Evictions, once the nodes they empty carry the taint that keeps new pods off them. One
+  // that fails (other than a PDB's refusal) has its pool retried with backoff, after its status
+  // is written: the status says what the drain waits for.
+  std::set<std::string> eviction_failed;
+  for (const auto& eviction : plan.evictions) {
+    if (failed(eviction.pool_key)) continue;
+    if (!may_write({&eviction.pool_key})) continue;
+    Status evicted = Evict(eviction);
+    if (evicted.ok()) {
+      ++result.evictions;
+      ZLOG(Info) << "evicted pod " << eviction.pod_namespace << "/" << eviction.name
+                 << " from node " << eviction.node << " for ComputePool " << eviction.pool_key;
+    } else if (kube::IsTooManyRequests(evicted)) {
+      // A PodDisruptionBudget forbids it for now; the plan asks to be made again (drain.h).
+      ++result.evictions_refused;
+      ZLOG(Info) << "eviction of pod " << eviction.pod_namespace << "/" << eviction.name
+                 << " from node " << eviction.node << " refused for now: " << evicted;
+    } else if (!kube::IsNotFound(evicted) && !kube::IsConflict(evicted)) {
+      // Gone, or replaced by a pod of the same name (the uid precondition): nothing to evict.
+      ZLOG(Warning) << "evicting pod " << eviction.pod_namespace << "/" << eviction.name
+                    << " from node " << eviction.node << ": " << evicted;
+      eviction_failed.insert(eviction.pool_key);
+      if (result.first_error.ok()) result.first_error = evicted;
+    }
+  }
+
   // 3. Pool metadata and status, only for pools whose node writes all landed.
   for (const auto& change : plan.pool_changes) {
     if (failed(change.pool_key)) continue;
@@ -196,8 +237,7 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
         continue;
       }
     }
-    if ((change.finalizers || change.impaired_since) &&
-        !metadata_written.contains(change.pool_key)) {
+    if (change.ChangesMetadata() && !metadata_written.contains(change.pool_key)) {
       if (!may_write({&change.pool_key})) continue;
       auto written = WritePoolMetadata(change);
       if (!written.ok()) {
@@ -222,6 +262,8 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
       result.written_versions[StrCat("computepools/", change.pool_key)] = *written;
     }
   }
+
+  result.failed_pools.insert(eviction_failed.begin(), eviction_failed.end());
 
   // 4. Events, for what really happened.
   if (events_ != nullptr) {

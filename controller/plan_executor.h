@@ -6,6 +6,9 @@
 //      from, so a node that changed meanwhile (another pool took it, another controller replica
 //      wrote it) is never overwritten: the write fails with Conflict and the pool is re-planned
 //      from fresh state instead of retried blindly;
+//   2b. evictions of the pods that must leave nodes changing hands (policy/v1 Eviction, so
+//      PodDisruptionBudgets hold; a refusal is retried by the next plan, not a failure), only for
+//      pools whose node writes landed, so a node is tainted before it is emptied;
 //   3. pool metadata and status, skipped for a pool whose node writes did not all land (its status
 //      would describe bindings that do not exist), and finalizer removal only once every member is
 //      unbound;
@@ -50,6 +53,8 @@ class RecorderEventSink final : public EventSink {
 
 struct ExecutionResult {
   int node_writes = 0;
+  int evictions = 0;          // accepted by the API server
+  int evictions_refused = 0;  // 429: a PodDisruptionBudget does not allow it now
   int pool_writes = 0;
   // Pools to plan again at once: a write lost an optimistic-concurrency race (or its object
   // vanished), so the next plan, from fresh caches, will differ.
@@ -85,6 +90,7 @@ class PlanExecutor {
   StatusOr<std::string> WritePoolMetadata(const PoolChange& change);
   StatusOr<std::string> WritePoolStatus(const PoolChange& change);
   StatusOr<std::string> WriteNode(const NodeChange& change);
+  Status Evict(const PodEviction& eviction);
   void WarnIgnored(const IgnoredComputeNode& ignored);
   // OK when no Node carries the pool's binding label, read live rather than from the plan.
   Status CheckNoNodeCarriesBinding(const PoolChange& change);
@@ -104,5 +110,6 @@ class PlanExecutor {
 Json NodeBindingPatch(const NodeChange& change);
 Json PoolMetadataPatch(const PoolChange& change);
 Json PoolStatusPatch(const api::ComputePoolStatus& status);
+Json EvictionBody(const PodEviction& eviction);
 
 }  // namespace zhisuan::controller

@@ -24,6 +24,14 @@ kube::InformerOptions InformerFor(const kube::ResourceType& type,
   return options;
 }
 
+// Pods bound to a node, in every namespace: a drain waits for those on the nodes it empties. The
+// list is of every such pod in the cluster, kept as PodForStore and decoded as PodInfo (small).
+kube::InformerOptions PodInformer() {
+  kube::InformerOptions options = InformerFor(kube::kPods, PodForStore);
+  options.field_selector = "spec.nodeName!=";
+  return options;
+}
+
 std::string LabelOf(const kube::ObjectPtr& object, std::string_view key) {
   if (!object) return "";
   const Json& labels = object->value("/metadata/labels"_json_pointer, Json::object());
@@ -48,6 +56,7 @@ PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* even
       pools_(client, InformerFor(api::kComputePools, MetadataOnly), clock_),
       nodes_(client, InformerFor(kube::kNodes, MetadataOnly), clock_),
       compute_nodes_(client, InformerFor(api::kComputeNodes, MetadataOnly), clock_),
+      pods_(client, PodInformer(), clock_),
       queue_(kube::WorkQueueOptions{}, clock_) {
   // Pools by the label value that binds nodes to them: a node event finds its pool in O(1).
   Status indexed = pools_.store().AddIndex(kBindingIndex, [](const Json& pool) {
@@ -99,6 +108,14 @@ PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* even
                                      observations_.RemoveComputeNode(kube::ObjectKey(*object));
                                      OnComputeNodeChange(object);
                                    }});
+  pods_.AddEventHandlers(
+      {[this](const kube::ObjectPtr& pod) { OnPodChange(observations_.UpsertPod(*pod)); },
+       [this](const kube::ObjectPtr&, const kube::ObjectPtr& pod) {
+         OnPodChange(observations_.UpsertPod(*pod));
+       },
+       [this](const kube::ObjectPtr& pod) {
+         OnPodChange(observations_.RemovePod(kube::ObjectKey(*pod)));
+       }});
 }
 
 PoolController::~PoolController() { Stop(); }
@@ -107,15 +124,17 @@ void PoolController::StartInformers() {
   pools_.Start();
   nodes_.Start();
   compute_nodes_.Start();
+  pods_.Start();
 }
 
 bool PoolController::WaitForSync(std::chrono::milliseconds timeout) const {
   return pools_.WaitForSync(timeout) && nodes_.WaitForSync(timeout) &&
-         compute_nodes_.WaitForSync(timeout);
+         compute_nodes_.WaitForSync(timeout) && pods_.WaitForSync(timeout);
 }
 
 bool PoolController::HasSynced() const {
-  return pools_.HasSynced() && nodes_.HasSynced() && compute_nodes_.HasSynced();
+  return pools_.HasSynced() && nodes_.HasSynced() && compute_nodes_.HasSynced() &&
+         pods_.HasSynced();
 }
 
 void PoolController::StartWorkers() {
@@ -166,6 +185,7 @@ void PoolController::Stop() {
   pools_.Stop();
   nodes_.Stop();
   compute_nodes_.Stop();
+  pods_.Stop();
 }
 
 void PoolController::Work() {
@@ -237,6 +257,11 @@ void PoolController::OnComputeNodeChange(const kube::ObjectPtr& compute_node) {
   } else {
     EnqueueBinding(binding);
   }
+}
+
+void PoolController::OnPodChange(const std::string& node) {
+  if (node.empty()) return;
+  EnqueueBinding(LabelOf(nodes_.store().Get(node), api::kPoolLabel));
 }
 
 ClusterSnapshot PoolController::Snapshot() const { return observations_.Snapshot(); }

@@ -78,6 +78,8 @@ class PoolController {
   void Housekeeping();
   void OnNodeChange(const kube::ObjectPtr& old_node, const kube::ObjectPtr& new_node);
   void OnComputeNodeChange(const kube::ObjectPtr& compute_node);
+  // Queues the pool `node` is bound to, if any: a pod came or went there (a drain may be over).
+  void OnPodChange(const std::string& node);
   void EnqueueBinding(const std::string& binding);
   // Queues, after `delay`, the waiting pools that node `node_name` could count for (delayed adds
   // of one key coalesce).
@@ -95,7 +97,8 @@ class PoolController {
   kube::Informer pools_;
   kube::Informer nodes_;
   kube::Informer compute_nodes_;
-  // The three caches decoded, kept by the informers' first handlers; reconciles plan from it.
+  kube::Informer pods_;  // bound to a node (spec.nodeName!=), for drains
+  // The caches decoded, kept by the informers' first handlers; reconciles plan from it.
   ObservationCache observations_;
   kube::WorkQueue queue_;
 

@@ -4,34 +4,57 @@
 #   hack/demo.sh up DEMO_DIR BUILD_DIR
 #   hack/demo.sh down DEMO_DIR BUILD_DIR
 #
-# What `up` starts (every process detached, its pid recorded in DEMO_DIR/pids.d/):
-#   - etcd + kube-apiserver (tests/harness, TLS and RBAC on) with the Zhisuan CRDs;
+# What `up` starts (every process of its own detached, its pid recorded in DEMO_DIR/pids.d/):
+#   - a real control plane on loopback: etcd, kube-apiserver (TLS; Node,RBAC authorization,
+#     NodeRestriction), kube-controller-manager and kube-scheduler (`zhisuan-devcluster up
+#     --cluster`, pids in DEMO_DIR/control-plane/pids);
+#   - one real node, zs-box-1: a kubelet and containerd in their own network and mount namespaces
+#     (hack/node.sh, state and pids in DEMO_DIR/node), running images built from BUILD_DIR
+#     (hack/images.sh), labelled zhisuan.io/node-in-a-box=true and topology.kubernetes.io/zone=box;
+#   - Zhisuan installed there with `helm install zhisuan charts/zhisuan` (CRDs, the controller
+#     Deployment, 2 replicas under leader election, and the agent DaemonSet, which reads a copy of
+#     the H100 fixture through the NVML stand-in: hack/box-values.sh), so the node's capacity
+#     shows nvidia.com/gpu from the agent's device plugin and tenants' Jobs really run;
 #   - kwok, simulating 24 GPU/NPU nodes in 3 zones whose energy differs (hydro zero-carbon, coal-
-#     heavy grid, solar), plus one node for this machine;
-#   - a real zhisuan-agent per simulated node, each reading a fixture hardware tree
+#     heavy grid, solar), plus one node for this machine (zs-local); kwok runs no containers, and
+#     the chart's DaemonSet selects only the box node;
+#   - a real zhisuan-agent process per simulated node, each reading a fixture hardware tree
 #     (tests/fixtures/sysfs) through the fake NVML/DCMI libraries (the H100 nodes also measure
 #     their FLOPS through the fake CUDA driver), and one on this machine's CPU;
-#   - two zhisuan-controller replicas under leader election;
-#   - Prometheus scraping every agent and controller.
-# Then it applies the sample ComputePools (manifests/samples) and shows what Zhisuan made of them.
+#   - Prometheus scraping every agent and controller: the processes on loopback directly, the
+#     in-cluster pods through one `kubectl port-forward` per pod (API server -> the node's egress
+#     proxy -> kubelet), each on a free 127.0.0.1 port. Nothing leaves loopback and the node's own
+#     namespaces.
+# Then it applies the sample ComputePools (manifests/samples; none takes the box node, whose grid
+# power is not zero-carbon, so the tenant guide's pool can) and shows what Zhisuan made of them,
+# the `export KUBECONFIG=...` line and the line `workload image: <tag>` for the tenant guide's Job.
 # Prometheus names its jobs and labels its series as the chart's ServiceMonitors do (jobs
-# zhisuan-agent-metrics and zhisuan-controller-metrics, a `node` label per agent), so the chart's
-# alerts and dashboards work on the demo unchanged; tests/integration/demo checks every one of
-# their expressions against it.
+# zhisuan-agent-metrics and zhisuan-controller-metrics with honor_labels, a `node` label per
+# agent), so the chart's alerts and dashboards work on the demo unchanged; tests/integration/demo
+# checks every one of their expressions against it.
 #
-# `up` on a running demo changes nothing; `up` over a stopped or crashed one starts afresh.
-# `down` stops each recorded process group (SIGTERM, up to 10 s, then SIGKILL), then the control
-# plane the same way; it needs nothing from BUILD_DIR and is harmless when nothing runs.
+# `up` on a running demo changes nothing; `up` over a stopped or crashed one clears what is left
+# (processes, the node: `hack/node.sh down` is safe on a dead node, the control plane) and starts
+# afresh. `down` stops each recorded process group (SIGTERM, up to 10 s, then SIGKILL), then the
+# node (`hack/node.sh down`: no process, mount, network namespace, cgroup or sysctl change left),
+# then the control plane; it needs nothing from BUILD_DIR and is harmless when nothing runs.
+# Needs root (the node's namespaces, cgroups and mounts); one real node per machine.
 set -euo pipefail
 
 verb=$1 demo_dir=$2 build_dir=$3
 repo=$(cd "$(dirname "$0")/.." && pwd)
 [[ $build_dir = /* ]] || build_dir="$repo/$build_dir"
+# Absolute, so the printed KUBECONFIG works from anywhere and hack/node.sh's paths are stable.
+demo_dir=$(realpath -m "$demo_dir")
 bin_dir=$("$repo/hack/toolchain.sh" --print-bindir)
 kubectl="$bin_dir/kubectl"
 export ZHISUAN_SOURCE_DIR=$repo ZHISUAN_TOOLCHAIN_BIN=$bin_dir
 pids="$demo_dir/pids.d"
 fixtures="$repo/tests/fixtures/sysfs"
+
+# The real node, and the Helm release on it (the chart's objects are zhisuan-controller,
+# zhisuan-agent, the ClusterRole zhisuan-tenant); the ports are the chart's defaults.
+BOX_NODE=zs-box-1 RELEASE=zhisuan SYSTEM_NS=zhisuan-system CONTROLLER_PORT=8080 AGENT_PORT=9400
 
 say() { printf '[demo] %s\n' "$*"; }
 
@@ -47,6 +70,24 @@ start() {
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL SECONDS: until URL answers 200, at most SECONDS.
+wait_http() {
+  python3 - "$@" <<'WAIT'
+import sys, time, urllib.request
+deadline = time.monotonic() + float(sys.argv[2])
+while True:
+    try:
+        with urllib.request.urlopen(sys.argv[1], timeout=5) as response:
+            if response.status == 200:
+                sys.exit(0)
+    except Exception:
+        pass
+    if time.monotonic() > deadline:
+        sys.exit(1)
+    time.sleep(0.5)
+WAIT
 }
 
 # recorded_groups FILE...: the process groups recorded in the files (one pid a line) that are
@@ -101,15 +142,23 @@ stop_groups() {
   return 1
 }
 
-# stop_all: agents, controllers, kwok and Prometheus first, while the API server they talk to is
-# still up; then the control plane, kube-apiserver before etcd (the order of its pids file; each
-# was started in its own session by zhisuan-devcluster). Needs nothing from the build tree, so it
-# works after `make clean` too.
+# stop_all: port-forwards, agents, kwok and Prometheus first, while the API server they talk to is
+# still up; then the real node (hack/node.sh down; the Helm release goes with the cluster); then
+# the control plane, kube-apiserver first (the order of its pids file; each was started in its
+# own session by zhisuan-devcluster). Needs nothing from the build tree, so it works after
+# `make clean` too.
 stop_all() {
   local status=0 group
   if [[ -d $pids ]]; then
     # shellcheck disable=SC2046 # one word per group
     if stop_groups 10 $(recorded_groups "$pids"/*); then rm -f "$pids"/*; else status=1; fi
+  fi
+  # The real node: hack/node.sh down also undoes its host changes (cgroups, sysctls, netns), and
+  # is harmless on a node that died or was never fully up.
+  if [[ -f $demo_dir/node/node.env ]]; then
+    mkdir -p "$demo_dir/logs"
+    "$repo/hack/node.sh" down "$demo_dir/node" >>"$demo_dir/logs/node-down.log" 2>&1 ||
+      { say "hack/node.sh down $demo_dir/node failed; see $demo_dir/logs/node-down.log"; status=1; }
   fi
   local plane_pids=$demo_dir/control-plane/pids
   if [[ -f $plane_pids ]]; then
@@ -144,7 +193,7 @@ up() {
     say "already running (state in $demo_dir); 'make demo-down' stops it"
     return 0
   fi
-  if [[ -d $pids || -f $demo_dir/control-plane/pids ]]; then
+  if [[ -d $pids || -f $demo_dir/control-plane/pids || -f $demo_dir/node/node.env ]]; then
     say "a previous demo in $demo_dir is no longer running; clearing what is left of it"
     stop_all
   fi
@@ -162,12 +211,53 @@ up() {
         fi' EXIT
   trap 'exit 130' INT TERM
 
-  say "starting etcd and kube-apiserver on loopback"
-  "$build_dir/tests/harness/zhisuan-devcluster" up "$demo_dir/control-plane" | sed 's/^/[demo] /'
+  say "starting the control plane on loopback: etcd, kube-apiserver, controller-manager, scheduler"
+  "$build_dir/tests/harness/zhisuan-devcluster" up --cluster "$demo_dir/control-plane" |
+    sed 's/^/[demo] /'
   export KUBECONFIG=$demo_dir/control-plane/admin.kubeconfig
 
-  say "installing the Zhisuan CRDs"
-  "$kubectl" apply -f "$repo/charts/zhisuan/crds/" >/dev/null
+  say "building the images from $build_dir (hack/images.sh)"
+  "$repo/hack/images.sh" "$build_dir" "$demo_dir/images" >"$demo_dir/images.list" \
+    2>"$demo_dir/logs/images.log"
+  local tarballs=() pause_tag
+  while read -r _ _ tarball; do tarballs+=(--image "$tarball"); done <"$demo_dir/images.list"
+  pause_tag=$(awk '$1 == "pause" { print $2 }' "$demo_dir/images.list")
+
+  say "starting a real node, $BOX_NODE: kubelet and containerd in their own namespaces (hack/node.sh)"
+  "$repo/hack/node.sh" up "$demo_dir/node" --control-plane "$demo_dir/control-plane" \
+    --name "$BOX_NODE" --pause-image "$pause_tag" "${tarballs[@]}" \
+    --labels zhisuan.io/node-in-a-box=true,topology.kubernetes.io/zone=box \
+    >"$demo_dir/logs/node-up.log" 2>&1 ||
+    { tail -n 20 "$demo_dir/logs/node-up.log" | sed 's/^/[demo]   /'; return 1; }
+
+  # The box agent reads a copy of the H100 fixture (the chart mounts sys/class, which it lacks)
+  # through the NVML stand-in; nvml-events is the stand-in's fault-injection file.
+  mkdir -p "$demo_dir/hardware" "$demo_dir/nvml"
+  cp -a "$fixtures/h100-8x/." "$demo_dir/hardware/"
+  mkdir -p "$demo_dir/hardware/sys/class"
+  : >"$demo_dir/nvml/nvml-events"
+  "$repo/hack/box-values.sh" "$build_dir" "$demo_dir/images.list" "$demo_dir/hardware" \
+    "$demo_dir/nvml" >"$demo_dir/values.yaml"
+  # Like the simulated H100 nodes, the box agent measures its FLOPS at start-up through the fake
+  # CUDA driver (from the build tree, as the NVML stand-in), so its CUDA probe succeeds and
+  # FlopsProbeFailing stays quiet in the healthy demo.
+  python3 - "$demo_dir/values.yaml" "$build_dir/fixtures/lib/cuda" <<'CUDA'
+import sys, yaml
+path, cuda = sys.argv[1], sys.argv[2]
+values = yaml.safe_load(open(path))
+agent = values["agent"]
+agent["hostLibraryPaths"] = agent.get("hostLibraryPaths", []) + [cuda]
+agent["extraArgs"] = agent.get("extraArgs", []) + [
+    f"--libcuda-library={cuda}/libcuda.so.1", "--measure-flops-at-startup=true",
+    "--flops-probe-duration=50ms"]
+yaml.safe_dump(values, open(path, "w"), sort_keys=False)
+CUDA
+  say "helm install $RELEASE charts/zhisuan on $BOX_NODE (CRDs, controller Deployment, agent DaemonSet)"
+  "$kubectl" create namespace "$SYSTEM_NS" >/dev/null
+  # No --wait: the pods start while kwok and the simulated agents do; they are waited for below.
+  "$bin_dir/helm" install "$RELEASE" "$repo/charts/zhisuan" --namespace "$SYSTEM_NS" \
+    -f "$demo_dir/values.yaml" >"$demo_dir/logs/helm.log" 2>&1 ||
+    { sed 's/^/[demo]   /' "$demo_dir/logs/helm.log"; return 1; }
   "$kubectl" wait --for=condition=Established crd/computepools.zhisuan.io \
     crd/computenodes.zhisuan.io --timeout=60s >/dev/null
 
@@ -227,21 +317,40 @@ up() {
     --energy-profile-file="$demo_dir/energy/local.json" --listen-address="127.0.0.1:$port"
   say "started an agent on this machine's CPU (node zs-local)"
 
-  local controller_targets=()
-  for replica in 1 2; do
+  say "waiting for the Zhisuan pods on $BOX_NODE"
+  "$kubectl" -n "$SYSTEM_NS" rollout status deployment/"$RELEASE"-controller --timeout=180s \
+    >/dev/null
+  "$kubectl" -n "$SYSTEM_NS" rollout status daemonset/"$RELEASE"-agent --timeout=120s >/dev/null
+
+  # Prometheus reaches the in-cluster pods through `kubectl port-forward` (API server, then the
+  # node's egress proxy, then the kubelet), one per pod on a free loopback port.
+  local controller_targets=() pod box_port replica=0
+  for pod in $("$kubectl" -n "$SYSTEM_NS" get pods -o name \
+    -l app.kubernetes.io/name=zhisuan,app.kubernetes.io/component=controller); do
+    replica=$((replica + 1))
     port=$(free_port)
     controller_targets+=("127.0.0.1:$port")
-    start "controller-$replica" "$build_dir/controller/zhisuan-controller" \
-      --kubeconfig="$KUBECONFIG" --leader-elect --leader-election-namespace=default \
-      --metrics-address="127.0.0.1:$port"
+    start "port-forward-controller-$replica" "$kubectl" -n "$SYSTEM_NS" port-forward \
+      --address=127.0.0.1 "$pod" "$port:$CONTROLLER_PORT"
   done
-  say "started two controller replicas (leader election on)"
+  pod=$("$kubectl" -n "$SYSTEM_NS" get pods -o name \
+    -l app.kubernetes.io/name=zhisuan,app.kubernetes.io/component=agent \
+    --field-selector spec.nodeName="$BOX_NODE")
+  box_port=$(free_port)
+  targets+=("{targets: [127.0.0.1:$box_port], labels: {node: $BOX_NODE}}")
+  start "port-forward-agent-$BOX_NODE" "$kubectl" -n "$SYSTEM_NS" port-forward \
+    --address=127.0.0.1 "$pod" "$box_port:$AGENT_PORT"
+  for port in "${controller_targets[@]##*:}" "$box_port"; do
+    wait_http "http://127.0.0.1:$port/metrics" 30 ||
+      { say "port-forward to 127.0.0.1:$port does not serve /metrics (logs/port-forward-*.log)"; return 1; }
+  done
+  say "the two controller replicas (leader election) and the box agent are scraped through kubectl port-forward"
 
   local prometheus_port
   prometheus_port=$(free_port)
   {
     echo "global: {scrape_interval: 5s, evaluation_interval: 5s}"
-    echo "rule_files: [$repo/charts/zhisuan/files/alerts.yaml]"
+    echo "rule_files: [$repo/charts/zhisuan/files/alerts.yaml, $repo/charts/zhisuan/files/recording_rules.yaml]"
     echo "scrape_configs:"
     echo "- job_name: zhisuan-agent-metrics"
     echo "  static_configs:"
@@ -259,11 +368,11 @@ up() {
   local published=0 deadline=$((SECONDS + 120))
   while ((SECONDS < deadline)); do
     published=$("$kubectl" get computenodes -o name 2>/dev/null | wc -l)
-    ((published >= 25)) && break
+    ((published >= 26)) && break
     sleep 1
   done
-  if ((published < 25)); then
-    say "only $published of 25 nodes published a ComputeNode in 120 s; see $demo_dir/logs/agent-*.log"
+  if ((published < 26)); then
+    say "only $published of 26 nodes published a ComputeNode in 120 s; see $demo_dir/logs/agent-*.log"
     return 1
   fi
 
@@ -303,7 +412,11 @@ show() {
   echo
   "$kubectl" get computepools,computenodes -A
   echo
+  "$kubectl" -n "$SYSTEM_NS" get pods -o wide
+  echo
   echo "Prometheus: $(cat "$demo_dir/prometheus-url")"
+  echo "Real node: $BOX_NODE (kubectl logs/exec/port-forward work on its pods)"
+  echo "workload image: $(awk '$1 == "workload" { print $2 }' "$demo_dir/images.list")"
   echo "Use the demo cluster:"
   echo "  export KUBECONFIG=$KUBECONFIG"
   echo "  export PATH=$bin_dir:\$PATH   # kubectl v1.34.4, helm, kwok"

@@ -12,6 +12,8 @@ PACKAGES=(
   clang clang-format clang-tidy libclang-rt-14-dev   # fuzzing, sanitizers, lint
   prometheus                                  # prometheus and promtool
   prometheus-node-exporter                    # the agent benchmark's side-by-side peer
+  containerd runc containernetworking-plugins # the real node of the demo and the cluster suite
+  iptables iproute2 busybox-static            # node networking; the workload image's shell
 )
 
 missing=()

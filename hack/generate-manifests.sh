@@ -26,7 +26,10 @@ done
   echo "#   kubectl apply --server-side -f manifests/crds/"
   echo "#   kubectl create namespace zhisuan-system"
   echo "#   kubectl apply --server-side -f manifests/install.yaml"
+  # --no-hooks: the chart's only hook is the post-delete cleanup Job (templates/uninstall-cleanup.yaml),
+  # which `kubectl apply` would run at once, i.e. at install; without Helm it is run by hand
+  # (docs/install.md, "Uninstall").
   "$helm" template zhisuan "$root/charts/zhisuan" --namespace zhisuan-system \
-    --kube-version "$kube_version"
+    --kube-version "$kube_version" --no-hooks
 } >"$out/install.yaml"
 echo "wrote $out/install.yaml and $out/crds/"

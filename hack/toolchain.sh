@@ -7,7 +7,8 @@
 # successfully, with a stamp written last: a failed or interrupted build never leaves a cache entry
 # that a later run would trust.
 #
-# Usage: hack/toolchain.sh [--print-bindir] [tool...]   (tools: etcd kube-apiserver kubectl helm kwok)
+# Usage: hack/toolchain.sh [--print-bindir] [tool...]
+#   tools: etcd kube-apiserver kube-scheduler kube-controller-manager kubelet kubectl helm kwok
 set -euo pipefail
 
 KUBE_VERSION=v1.34.4
@@ -86,8 +87,10 @@ kube_staging_replaces() {
     '{ printf "replace %s => %s %s\n", $1, $1, tag }'
 }
 
+# build_kube_binary TOOL PACKAGE CALL: CALL is the expression in PACKAGE (imported as app) that
+# returns the cobra command; the kubelet's takes a context, so "context" is always imported.
 build_kube_binary() {
-  local tool=$1 pkg=$2
+  local tool=$1 pkg=$2 call=$3
   is_cached "$tool" "$KUBE_VERSION" && { log "$tool $KUBE_VERSION: cached"; return; }
   log "$tool $KUBE_VERSION: building from source (first run takes several minutes)..."
   local dir minor replaces
@@ -109,14 +112,17 @@ GOMOD
 package main
 
 import (
+	"context"
 	"os"
 
 	"k8s.io/component-base/cli"
 	app "$pkg"
 )
 
+var _ = context.Background
+
 func main() {
-	os.Exit(cli.Run(app.$3()))
+	os.Exit(cli.Run(app.$call))
 }
 GOMAIN
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION"
@@ -180,20 +186,24 @@ build_go_install() {
 build_tool() {
   case $1 in
     etcd) build_etcd ;;
-    kube-apiserver) build_kube_binary kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver/app NewAPIServerCommand ;;
-    kubectl) build_kube_binary kubectl k8s.io/kubectl/pkg/cmd NewDefaultKubectlCommand ;;
+    kube-apiserver) build_kube_binary kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver/app 'NewAPIServerCommand()' ;;
+    kube-scheduler) build_kube_binary kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler/app 'NewSchedulerCommand()' ;;
+    kube-controller-manager) build_kube_binary kube-controller-manager \
+        k8s.io/kubernetes/cmd/kube-controller-manager/app 'NewControllerManagerCommand()' ;;
+    kubelet) build_kube_binary kubelet k8s.io/kubernetes/cmd/kubelet/app 'NewKubeletCommand(context.Background())' ;;
+    kubectl) build_kube_binary kubectl k8s.io/kubectl/pkg/cmd 'NewDefaultKubectlCommand()' ;;
     helm) build_go_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
         "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" ;;
     kwok) build_go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok \
         "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" ;;
-    *) die "unknown tool '$1' (known: etcd kube-apiserver kubectl helm kwok)" ;;
+    *) die "unknown tool '$1' (known: etcd kube-apiserver kube-scheduler kube-controller-manager kubelet kubectl helm kwok)" ;;
   esac
 }
 
 main() {
   if [[ ${1:-} == --print-bindir ]]; then echo "$BIN_DIR"; exit 0; fi
   local tools=("$@")
-  [[ ${#tools[@]} -gt 0 ]] || tools=(etcd kube-apiserver kubectl helm kwok)
+  [[ ${#tools[@]} -gt 0 ]] || tools=(etcd kube-apiserver kube-scheduler kube-controller-manager kubelet kubectl helm kwok)
   require_go
   mkdir -p "$TOOLCHAIN_DIR"
   for t in "${tools[@]}"; do build_tool "$t"; done

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace zhisuan::kube {
 
@@ -105,6 +106,15 @@ class ApiClient {
                                     const ListOptions& options) = 0;
   virtual StatusOr<Json> Create(const ResourceType& type, std::string_view ns,
                                 const Json& object) = 0;
+  // POST to a subresource of one object, e.g. pods/<name>/eviction. Clients that need not send
+  // one (test doubles) keep this default.
+  virtual StatusOr<Json> CreateSubresource(const ResourceType& type, std::string_view ns,
+                                           std::string_view name, std::string_view subresource,
+                                           const Json& object) {
+    (void)object;
+    return UnimplementedError(StrCat("POST ", type.resource, "/", name, "/", subresource,
+                                     " (namespace ", ns, ") is not supported by this client"));
+  }
   // PUT; optimistic concurrency through metadata.resourceVersion in `object`.
   virtual StatusOr<Json> Update(const ResourceType& type, const Json& object) = 0;
   virtual StatusOr<Json> UpdateStatus(const ResourceType& type, const Json& object) = 0;

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "common/strings.h"
+
 namespace zhisuan::kube {
 
 CountingApiClient::CountingApiClient(ApiClientPtr inner, RequestCounter count)
@@ -23,6 +25,16 @@ StatusOr<Json> CountingApiClient::Create(const ResourceType& type, std::string_v
                                          const Json& object) {
   count_("create", type);
   return inner_->Create(type, ns, object);
+}
+
+StatusOr<Json> CountingApiClient::CreateSubresource(const ResourceType& type, std::string_view ns,
+                                                    std::string_view name,
+                                                    std::string_view subresource,
+                                                    const Json& object) {
+  ResourceType counted = type;
+  counted.resource = StrCat(type.resource, "/", subresource);
+  count_("create", counted);
+  return inner_->CreateSubresource(type, ns, name, subresource, object);
 }
 
 StatusOr<Json> CountingApiClient::Update(const ResourceType& type, const Json& object) {

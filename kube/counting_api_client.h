@@ -23,6 +23,10 @@ class CountingApiClient : public ApiClient {
   StatusOr<ObjectList> List(const ResourceType& type, std::string_view ns,
                             const ListOptions& options) override;
   StatusOr<Json> Create(const ResourceType& type, std::string_view ns, const Json& object) override;
+  // Counted as "create" of "<resource>/<subresource>" (pods/eviction).
+  StatusOr<Json> CreateSubresource(const ResourceType& type, std::string_view ns,
+                                   std::string_view name, std::string_view subresource,
+                                   const Json& object) override;
   StatusOr<Json> Update(const ResourceType& type, const Json& object) override;
   StatusOr<Json> UpdateStatus(const ResourceType& type, const Json& object) override;
   Status Delete(const ResourceType& type, std::string_view ns, std::string_view name,

@@ -210,6 +210,10 @@ struct RequestSpec {
   std::string content_type;
   // Safe to send twice (see kube/retry.h).
   bool idempotent = true;
+  // Whether a 429 is waited out and retried here. Not for evictions: their 429 is a
+  // PodDisruptionBudget's "not now" (Retry-After 10 s), which the caller asks again about later
+  // rather than blocking a worker for every attempt.
+  bool retry_too_many_requests = true;
 };
 
 struct HttpResult {
@@ -382,6 +386,17 @@ class RestClient final : public ApiClient {
     ZHISUAN_ASSIGN_OR_RETURN(std::string path, ResourcePath(type, ns, ""));
     RequestSpec spec{"POST", path, object.dump()};
     spec.idempotent = false;
+    return DoJson(spec);
+  }
+
+  StatusOr<Json> CreateSubresource(const ResourceType& type, std::string_view ns,
+                                   std::string_view name, std::string_view subresource,
+                                   const Json& object) override {
+    ZHISUAN_RETURN_IF_ERROR(RequireName(type, name));
+    ZHISUAN_ASSIGN_OR_RETURN(std::string path, ResourcePath(type, ns, name, subresource));
+    RequestSpec spec{"POST", path, object.dump()};
+    spec.idempotent = false;
+    spec.retry_too_many_requests = subresource != "eviction";
     return DoJson(spec);
   }
 
@@ -589,6 +604,7 @@ class RestClient final : public ApiClient {
       if (result.ok()) {
         if (result->status >= 200 && result->status < 300) return result;
         failure = StatusFromResponse(result->status, result->body);
+        if (result->status == 429 && !spec.retry_too_many_requests) return failure;
         if (result->status == 401 && !refreshed_token && token_.RefreshAfterRejection()) {
           // The token file was rotated since we last read it: one immediate retry.
           refreshed_token = true;

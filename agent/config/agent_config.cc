@@ -76,6 +76,15 @@ const std::vector<Setting>& Settings() {
        }},
       {"energy-profile-file", "energyProfileFile", false,
        [](AgentConfig& c, std::string_view v) { return SetString(c.energy_profile_file, v); }},
+      {"energy-feed-max-age", "energyFeedMaxAge", false,
+       [](AgentConfig& c, std::string_view v) -> Status {
+         ZHISUAN_ASSIGN_OR_RETURN(milliseconds age, ParseDuration(v));
+         if (age < std::chrono::minutes(1) || age > std::chrono::hours(24 * 7)) {
+           return InvalidArgumentError("must be between 1m and 168h");
+         }
+         c.energy_feed_max_age = std::chrono::duration_cast<std::chrono::seconds>(age);
+         return OkStatus();
+       }},
       {"node-name", "nodeName", false,
        [](AgentConfig& c, std::string_view v) { return SetString(c.node_name, v); }},
       {"ignored-xids", "ignoredXids", false,
@@ -119,6 +128,31 @@ const std::vector<Setting>& Settings() {
              c.flops_probe_duration > std::chrono::seconds(10)) {
            return InvalidArgumentError("must be between 10ms and 10s");
          }
+         return OkStatus();
+       }},
+      {"flops-measure-endpoint", "flopsMeasureEndpoint", false,
+       [](AgentConfig& c, std::string_view v) -> Status {
+         if (v == "disabled") {
+           c.flops_measure_endpoint = FlopsMeasureEndpointMode::kDisabled;
+         } else if (v == "authenticated") {
+           c.flops_measure_endpoint = FlopsMeasureEndpointMode::kAuthenticated;
+         } else {
+           return InvalidArgumentError(
+               StrCat("\"", v, "\": expected \"disabled\" or \"authenticated\""));
+         }
+         return OkStatus();
+       }},
+      {"flops-measure-min-interval", "flopsMeasureMinInterval", false,
+       [](AgentConfig& c, std::string_view v) -> Status {
+         ZHISUAN_ASSIGN_OR_RETURN(c.flops_measure_min_interval, ParseDuration(v));
+         if (c.flops_measure_min_interval < std::chrono::seconds(1)) {
+           return InvalidArgumentError("must be at least 1s");
+         }
+         return OkStatus();
+       }},
+      {"pod-resources-socket", "podResourcesSocket", false,
+       [](AgentConfig& c, std::string_view v) -> Status {
+         c.pod_resources_socket = std::string(v);
          return OkStatus();
        }},
       {"flops-probe-busy-utilization-ratio", "flopsProbeBusyUtilizationRatio", false,
@@ -290,7 +324,10 @@ std::string AgentUsage() {
   --libcuda-library PATH            (libcuda.so.1) for the GPU FLOPS probe
   --listen-address HOST:PORT        (:9400) /metrics /healthz /readyz, POST /flops/measure
   --sample-interval DURATION        (5s) how often telemetry is read
-  --energy-profile-file FILE        JSON or YAML energy profile, re-read when it changes
+  --energy-profile-file FILE        JSON or YAML energy profile, re-read when it changes: the
+                                    native shape or Electricity Maps' carbon-intensity response
+  --energy-feed-max-age DURATION    (2h) a profile with a timestamp but no validUntil expires
+                                    this long after its timestamp; one with neither never does
   --node-name NAME                  ($NODE_NAME, else the hostname)
   --ignored-xids LIST               (13,31,43,45,68,109) Xids that do not make a GPU unhealthy
   --health-quiet-period DURATION    (5m) fault-free time before an unhealthy device recovers
@@ -299,11 +336,17 @@ std::string AgentUsage() {
   --measure-flops-at-startup BOOL   (true) run the FLOPS probes once at start-up
   --flops-probe-duration DURATION   (500ms) per probe run
   --flops-probe-busy-utilization-ratio R (0.05) skip devices busier than this
+  --flops-measure-endpoint MODE     (disabled) POST /flops/measure: disabled, or authenticated
+                                    (bearer token: TokenReview, then SubjectAccessReview for
+                                    create on computenodes/measure, group zhisuan.io, this node)
+  --flops-measure-min-interval DURATION (1m) at most one requested run per interval
+  --pod-resources-socket PATH       (/var/lib/kubelet/pod-resources/kubelet.sock) the kubelet's
+                                    pod-resources API: devices allocated to pods are never probed
   --measure-flops-once              run the FLOPS probes, print JSON, exit
   --print-flops-table               print docs/flops-table.md and exit
   --version                         print the version and exit
   --v N                             log verbosity
-SIGUSR1 or POST /flops/measure re-runs the FLOPS probes; SIGTERM/SIGINT stop the agent.
+SIGUSR1 (or an authorised POST /flops/measure) re-runs the FLOPS probes; SIGTERM/SIGINT stop the agent.
 )";
 }
 

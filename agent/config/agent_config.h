@@ -16,6 +16,9 @@
 
 namespace zhisuan::agent {
 
+// POST /flops/measure: off, or open to bearer tokens the API server authenticates and authorises.
+enum class FlopsMeasureEndpointMode { kDisabled, kAuthenticated };
+
 struct AgentConfig {
   DiscoveryOptions discovery;
   std::string libcuda_library = "libcuda.so.1";
@@ -24,12 +27,18 @@ struct AgentConfig {
   std::string config_file;
   std::string energy_profile_file;
   EnergyProfile energy_profile;
+  // How long a fed profile with a timestamp but no validUntil is trusted.
+  std::chrono::seconds energy_feed_max_age = kDefaultEnergyFeedMaxAge;
   std::string node_name;  // empty: main fills in $NODE_NAME or the hostname
   HealthPolicy health;
   bool measure_flops_at_startup = true;
   std::chrono::milliseconds flops_probe_duration{500};
   // A device busier than this in the latest sample is not probed.
   double flops_probe_busy_utilization_ratio = 0.05;
+  FlopsMeasureEndpointMode flops_measure_endpoint = FlopsMeasureEndpointMode::kDisabled;
+  std::chrono::milliseconds flops_measure_min_interval{60000};
+  // The kubelet's pod-resources API; devices it lists as allocated are never probed.
+  std::string pod_resources_socket = "/var/lib/kubelet/pod-resources/kubelet.sock";
   int verbosity = 0;
 
   // One-shot modes: do the thing, print, exit.

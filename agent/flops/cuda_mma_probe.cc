@@ -210,8 +210,8 @@ class CudaMmaProbe final : public FlopsProbe {
     char name[256] = {};
     ZHISUAN_CU(d.cuDeviceGetName(name, sizeof name, device));
     measurement.name = name;
-    if (skip && skip(measurement.target)) {
-      return FailedPreconditionError("skipped: device busy");
+    if (std::optional<std::string> reason = skip ? skip(measurement.target) : std::nullopt) {
+      return FailedPreconditionError(StrCat("skipped: ", *reason));
     }
     int major = 0;
     int sms = 0;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +28,9 @@ struct FlopsMeasurement {
   int threads = 0;     // CPU threads used; 0 for accelerators
 };
 
-// Returns true for a PCI bus id the probe must leave alone (in use by a workload).
-using SkipDevicePredicate = std::function<bool(std::string_view pci_bus_id)>;
+// Why the probe must leave the device at a PCI bus id alone (busy, allocated to a pod, allocation
+// unknown), or nullopt to probe it. The reason reaches the measurement's status ("skipped: ...").
+using SkipDevicePredicate = std::function<std::optional<std::string>(std::string_view pci_bus_id)>;
 
 class FlopsProbe {
  public:

@@ -59,9 +59,11 @@ void MeasuredFlopsScheduler::Loop() {
     }
     if (stopping_) return;
     pending_ = false;
+    running_ = true;
     lock.unlock();
     RunOnce();
     lock.lock();
+    running_ = false;
   }
 }
 
@@ -106,6 +108,11 @@ bool MeasuredFlopsScheduler::NeedsBusyRetry(const MeasuredFlopsResults& results)
     if (measurement.status.code() == StatusCode::kFailedPrecondition) return true;
   }
   return false;
+}
+
+bool MeasuredFlopsScheduler::Busy() const {
+  std::lock_guard lock(mu_);
+  return pending_ || running_;
 }
 
 MeasuredFlopsResults MeasuredFlopsScheduler::Results() const {

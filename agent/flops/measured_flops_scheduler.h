@@ -41,6 +41,8 @@ class MeasuredFlopsScheduler {
   bool Request();
   // Runs every probe on the calling thread (tests and --measure-flops-once).
   void RunOnce();
+  // True while a run is queued or running.
+  bool Busy() const;
 
   MeasuredFlopsResults Results() const;
 
@@ -56,6 +58,7 @@ class MeasuredFlopsScheduler {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool pending_ = false;
+  bool running_ = false;
   bool stopping_ = false;
   MeasuredFlopsResults results_;
   std::mutex run_mu_;  // one run at a time, whoever asks

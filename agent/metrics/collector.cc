@@ -16,6 +16,7 @@ std::vector<MetricsCollectorPtr> MakeDefaultCollectors() {
   collectors.push_back(MakePeakFlopsCollector());
   collectors.push_back(MakeMeasuredFlopsCollector());
   collectors.push_back(MakeEnergyProfileCollector());
+  collectors.push_back(MakeEmissionsCollector());
   collectors.push_back(MakeNodeCollector());
   collectors.push_back(MakeAgentCollector());
   return collectors;

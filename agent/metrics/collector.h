@@ -47,6 +47,7 @@ MetricsCollectorPtr MakeHealthCollector();
 MetricsCollectorPtr MakePeakFlopsCollector();
 MetricsCollectorPtr MakeMeasuredFlopsCollector();
 MetricsCollectorPtr MakeEnergyProfileCollector();
+MetricsCollectorPtr MakeEmissionsCollector();
 MetricsCollectorPtr MakeNodeCollector();
 MetricsCollectorPtr MakeAgentCollector();
 

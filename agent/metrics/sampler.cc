@@ -1,5 +1,7 @@
 #include "agent/metrics/sampler.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "common/thread_guard.h"
 
@@ -34,6 +36,10 @@ void Sampler::Discover() {
     }
     ZLOG(Info) << "discovered " << inventory.accelerators.size() << " accelerators and "
                << inventory.cpu.physical_cores << " physical CPU cores";
+    // A device that left takes its emissions counter with it; those that stay keep counting.
+    std::erase_if(emissions_, [&uuids](const auto& entry) {
+      return std::find(uuids.begin(), uuids.end(), entry.first) == uuids.end();
+    });
     inventory_ = std::move(inventory);
     discovered_ = true;
     if (sources_.health != nullptr) sources_.health->SetInventory(uuids);
@@ -49,6 +55,21 @@ void Sampler::SampleOnce() {
   state->cpu = inventory_.cpu;
   state->cpu_peak = CpuPeakFlops(inventory_.cpu);
   state->backend_results = inventory_.backend_results;
+
+  // Before the devices: their emissions use the intensity valid now.
+  if (sources_.energy != nullptr) {
+    (void)sources_.energy->Poll();  // logs and counts its own errors
+    EnergyProfileReading reading = sources_.energy->Reading();
+    state->energy_profile = std::move(reading.profile);
+    state->energy_feed_valid_until = reading.valid_until;
+    state->energy_feed_expired = reading.expired;
+    state->energy_profile_ok = sources_.energy->last_poll_ok();
+    const uint64_t energy_errors = sources_.energy->errors();
+    errors_["energy_profile"] += energy_errors - energy_errors_seen_;
+    energy_errors_seen_ = energy_errors;
+  }
+  const std::optional<double> intensity = state->energy_profile.carbon_intensity_grams_per_kwh;
+  const SteadyTime sampled = clock_->Now();
 
   state->devices.reserve(inventory_.accelerators.size());
   for (size_t i = 0; i < inventory_.accelerators.size(); ++i) {
@@ -78,6 +99,11 @@ void Sampler::SampleOnce() {
     if (sources_.health != nullptr) {
       sources_.health->OnTelemetry(accelerator.uuid, device.telemetry);
     }
+    DeviceEmissions& emissions = emissions_[accelerator.uuid];
+    emissions.Observe(device.telemetry, sampled, intensity);
+    for (EnergySource source : kEnergySources) {
+      device.emissions_grams[static_cast<size_t>(source)] = emissions.grams(source);
+    }
     state->devices.push_back(std::move(device));
   }
 
@@ -93,15 +119,6 @@ void Sampler::SampleOnce() {
       auto it = health.find(device.accelerator.uuid);
       if (it != health.end()) device.health = it->second;
     }
-  }
-
-  if (sources_.energy != nullptr) {
-    (void)sources_.energy->Poll();  // logs and counts its own errors
-    state->energy_profile = sources_.energy->Current();
-    state->energy_profile_ok = sources_.energy->last_poll_ok();
-    const uint64_t energy_errors = sources_.energy->errors();
-    errors_["energy_profile"] += energy_errors - energy_errors_seen_;
-    energy_errors_seen_ = energy_errors;
   }
 
   if (flops_ != nullptr) {

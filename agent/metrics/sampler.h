@@ -69,6 +69,7 @@ class Sampler {
   uint64_t samples_ = 0;
   std::map<std::string, uint64_t, std::less<>> errors_;
   uint64_t energy_errors_seen_ = 0;
+  std::map<std::string, DeviceEmissions, std::less<>> emissions_;  // by device uuid
   MeasuredFlopsScheduler* flops_ = nullptr;
 
   std::mutex loop_mu_;

@@ -26,7 +26,21 @@ api::Condition MakeCondition(std::string_view type, bool status, std::string rea
 
 // Says whether the carbon figures are known, and what an unknown one costs the node, so an
 // operator reading the ComputeNode learns why carbon-policy pools pass it over.
-api::Condition CarbonKnownCondition(const EnergyProfile& profile, WallTime now) {
+api::Condition CarbonKnownCondition(const AgentState& state, WallTime now) {
+  const EnergyProfile& profile = state.energy_profile;
+  if (state.energy_feed_expired) {
+    // The expiry time is in the message, and it changes only when the feed does.
+    const std::string until = state.energy_feed_valid_until
+                                  ? api::FormatRfc3339(UnixSeconds(*state.energy_feed_valid_until))
+                                  : std::string("its validity");
+    return MakeCondition(
+        kConditionCarbonKnown, false, "FeedExpired",
+        StrCat("the energy feed's carbon figures expired at ", until,
+               " (validUntil, else its timestamp plus --energy-feed-max-age): status.energy leaves "
+               "them out, and pools with a carbon policy do not admit this node until the feed "
+               "is refreshed"),
+        now);
+  }
   if (profile.CarbonKnown()) {
     return MakeCondition(kConditionCarbonKnown, true, "EnergyProfileKnown",
                          "carbon intensity and carbon-free ratio are known", now);
@@ -119,7 +133,7 @@ api::ComputeNodeStatus BuildComputeNodeStatus(
         kConditionAcceleratorsHealthy, false, "AcceleratorsUnhealthy",
         StrCat(unhealthy.size(), " of ", count, " unhealthy: ", StrJoin(unhealthy, ", ")), now));
   }
-  status.conditions.push_back(CarbonKnownCondition(state.energy_profile, now));
+  status.conditions.push_back(CarbonKnownCondition(state, now));
   return status;
 }
 

@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "agent/metrics/collector.h"
-#include "agent/metrics/http_server.h"
 #include "agent/metrics/metrics_exposition.h"
 #include "agent/metrics/sampler.h"
+#include "common/http_server.h"
 #include "tests/harness/loopback_http.h"
 
 namespace zhisuan::agent {
@@ -129,13 +129,14 @@ int main(int argc, char** argv) {
   Sampler sampler(SamplerOptions{"bench", std::chrono::seconds(5)}, sources, store, clock);
   sampler.Discover();
   MetricsExposition exposition(store, MakeDefaultCollectors());
-  auto server = HttpServer::Create("127.0.0.1:0");
+  auto server = zhisuan::HttpServer::Create("127.0.0.1:0");
   if (!server.ok()) {
     std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
     return 1;
   }
-  (*server)->Handle("GET", "/metrics", [&](const std::string&) {
-    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", exposition.Render()};
+  (*server)->Handle("GET", "/metrics", [&](const zhisuan::HttpRequest&) {
+    return zhisuan::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                                 exposition.Render()};
   });
   (*server)->Start();
   sampler.Start();

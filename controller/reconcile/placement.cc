@@ -232,19 +232,21 @@ PoolOutcome OutcomeOf(const PoolMembership& membership, const Placement& placeme
   return outcome;
 }
 
-bool TaintsAsWanted(const std::vector<Taint>& current, const std::string& binding) {
+bool TaintsAsWanted(const std::vector<Taint>& current, const std::string& binding,
+                    std::string_view effect) {
   size_t ours = 0;
   bool exact = false;
   for (const auto& taint : current) {
     if (taint.key != api::kPoolTaintKey) continue;
     ++ours;
-    exact = taint.value == binding && taint.effect == "NoSchedule";
+    exact = taint.value == binding && taint.effect == effect;
   }
   return binding.empty() ? ours == 0 : ours == 1 && exact;
 }
 
-std::vector<Taint> DesiredTaints(const std::vector<Taint>& current, const std::string& binding) {
-  const Taint ours{std::string(api::kPoolTaintKey), binding, "NoSchedule"};
+std::vector<Taint> DesiredTaints(const std::vector<Taint>& current, const std::string& binding,
+                                 std::string_view effect) {
+  const Taint ours{std::string(api::kPoolTaintKey), binding, std::string(effect)};
   size_t our_key = 0;
   bool exact = false;
   for (const auto& taint : current) {

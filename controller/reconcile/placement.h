@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "controller/reconcile/membership.h"
@@ -65,9 +66,12 @@ PoolOutcome OutcomeOf(const PoolMembership& membership, const Placement& placeme
 
 // Whether `current` already is what DesiredTaints would make of it: no allocation, for the
 // every-node check at the end of each plan.
-bool TaintsAsWanted(const std::vector<Taint>& current, const std::string& binding);
+bool TaintsAsWanted(const std::vector<Taint>& current, const std::string& binding,
+                    std::string_view effect);
 
-// `current` with exactly one pool taint for `binding` (none when unbound); others are kept.
-std::vector<Taint> DesiredTaints(const std::vector<Taint>& current, const std::string& binding);
+// `current` with exactly one pool taint for `binding` with `effect` (NoExecute once the node is
+// the pool's alone, NoSchedule while it drains: drain.h), none when unbound; others are kept.
+std::vector<Taint> DesiredTaints(const std::vector<Taint>& current, const std::string& binding,
+                                 std::string_view effect);
 
 }  // namespace zhisuan::controller::stages

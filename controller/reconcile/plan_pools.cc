@@ -11,6 +11,7 @@
 
 #include "common/strings.h"
 #include "controller/reconcile/conditions.h"
+#include "controller/reconcile/drain.h"
 #include "controller/reconcile/membership.h"
 #include "controller/reconcile/messages.h"
 #include "controller/reconcile/placement.h"
@@ -22,6 +23,9 @@ namespace {
 
 using stages::NodeEntry;
 using std::chrono::seconds;
+
+// How often a drain waiting on evictions (a PodDisruptionBudget said no) tries them again.
+constexpr seconds kDrainRetry{10};
 
 // Plans an event about `pool`.
 void AddEvent(PoolPlan& plan, const api::ComputePool& pool, PlannedEvent::Type type,
@@ -74,6 +78,7 @@ void WriteConditions(const api::ComputePool& pool, bool covered, stages::PoolCon
 // The finalizer, the grace clocks and the status, where they differ from what the pool has.
 PoolChange ChangeOf(const PoolObservation& observation,
                     const std::map<std::string, WallTime>& impaired_since,
+                    const std::map<std::string, WallTime>& draining_since,
                     api::ComputePoolStatus status) {
   const api::ComputePool& pool = observation.pool;
   PoolChange change = BaseChange(pool);
@@ -85,6 +90,9 @@ PoolChange ChangeOf(const PoolObservation& observation,
   }
   if (impaired_since != observation.impaired_since) {
     change.impaired_since = impaired_since.empty() ? "" : EncodeImpairedSince(impaired_since);
+  }
+  if (draining_since != observation.draining_since) {
+    change.draining_since = draining_since.empty() ? "" : EncodeImpairedSince(draining_since);
   }
   if (status != pool.status) change.status = std::move(status);
   return change;
@@ -116,6 +124,9 @@ class Planner {
                                return a.node->name == b.node->name;
                              }),
                  nodes_.end());
+    for (const auto& pod : snapshot.pods) {
+      if (!pod.node.empty()) pods_on_node_[pod.node].push_back(&pod);
+    }
     position_.reserve(nodes_.size());
     for (size_t i = 0; i < nodes_.size(); ++i) {
       NodeEntry& entry = nodes_[i];
@@ -126,7 +137,11 @@ class Planner {
     }
   }
 
-  void RegisterPool(const api::ComputePool& pool) { pool_keys_[pool.BindingValue()] = pool.Key(); }
+  void RegisterPool(const PoolObservation& observation) {
+    const std::string binding = observation.pool.BindingValue();
+    pool_keys_[binding] = observation.pool.Key();
+    pools_by_binding_[binding] = &observation;
+  }
 
   void Plan(const PoolObservation& observation, PoolPlan& plan) {
     if (observation.pool.deleting) {
@@ -145,7 +160,10 @@ class Planner {
       const NodeInfo* node = entry.node;
       const std::string& wanted = entry.binding;
       const std::string current = node->PoolBinding();
-      if (wanted == current && stages::TaintsAsWanted(node->taints, wanted)) continue;
+      if (!current.empty() && wanted != current) PlanReleaseEvictions(entry, current, plan);
+      const std::string_view effect =
+          DrainOf(*node, wanted).draining ? stages::kDrainingEffect : stages::kExclusiveEffect;
+      if (wanted == current && stages::TaintsAsWanted(node->taints, wanted, effect)) continue;
       NodeChange change;
       change.node = node->name;
       change.resource_version = node->resource_version;
@@ -153,12 +171,75 @@ class Planner {
       change.to_binding = wanted;
       change.from_pool = PoolKeyOf(current);
       change.to_pool = PoolKeyOf(wanted);
-      change.taints = stages::DesiredTaints(node->taints, wanted);
+      change.taints = stages::DesiredTaints(node->taints, wanted, effect);
       plan.node_changes.push_back(std::move(change));
     }
   }
 
  private:
+  const std::vector<const PodInfo*>& PodsOn(const std::string& node) const {
+    static const std::vector<const PodInfo*> kNone;
+    auto it = pods_on_node_.find(node);
+    return it == pods_on_node_.end() ? kNone : it->second;
+  }
+
+  // Where `node` stands if the plan binds it to `binding`; a binding no pool owns drains nothing.
+  stages::DrainState DrainOf(const NodeInfo& node, const std::string& binding) const {
+    auto owner = pools_by_binding_.find(binding);
+    if (binding.empty() || owner == pools_by_binding_.end()) return {};
+    return stages::AssessDrain(node, binding, owner->second->pool.pool_namespace, PodsOn(node.name),
+                               owner->second->draining_since, config_, now_);
+  }
+
+  // A node the plan takes from `binding`'s pool: its tenant's pods are evicted with it, once. What
+  // a PodDisruptionBudget keeps there is drained by the next pool that binds the node.
+  void PlanReleaseEvictions(const NodeEntry& entry, const std::string& binding,
+                            PoolPlan& plan) const {
+    if (!entry.binding.empty()) return;  // moved to another pool: that pool drains it
+    const std::string pool_key = PoolKeyOf(binding);
+    if (pool_key.empty()) return;
+    stages::PlanEvictions(
+        pool_key, entry.node->name,
+        stages::PodsToDrain(PodsOn(entry.node->name), "", config_.drain_exempt_namespaces),
+        plan.evictions);
+  }
+
+  // The drains of a pool's bound nodes: their evictions, when each began, a Draining condition
+  // when they keep it from its capacity, and when to look again.
+  struct PoolDrains {
+    std::map<std::string, stages::DrainState> draining;  // by node
+    std::map<std::string, WallTime> since;
+  };
+  PoolDrains PlanDrains(const api::ComputePool& pool,
+                        const std::vector<const stages::NodeFit*>& fits,
+                        const std::map<std::string, WallTime>& recorded, PoolPlan& plan) const {
+    PoolDrains drains;
+    const std::string binding = pool.BindingValue();
+    std::optional<WallTime> next;
+    for (const stages::NodeFit* fit : fits) {
+      stages::DrainState state = DrainOf(*fit->node, binding);
+      if (!state.draining) continue;
+      const std::string& name = fit->node->name;
+      if (!recorded.contains(name)) {
+        AddEvent(plan, pool, PlannedEvent::Type::kNormal, "NodeDraining",
+                 StrCat("draining node ", name,
+                        " before the pool counts it: ", stages::DrainText(name, state)));
+      }
+      stages::PlanEvictions(pool.Key(), name, state.pods, plan.evictions);
+      drains.since[name] = state.since;
+      if (!next || state.deadline < *next) next = state.deadline;
+      drains.draining.emplace(name, std::move(state));
+    }
+    if (next) {
+      // Evictions a PodDisruptionBudget refused are retried; pod deletions also queue the pool.
+      auto wait = std::min(std::chrono::ceil<seconds>(*next - now_), kDrainRetry);
+      auto& requeue = plan.requeue_after[pool.Key()];
+      requeue = requeue.count() > 0 ? std::min(requeue, wait) : wait;
+      requeue = std::max(requeue, seconds(1));
+    }
+    return drains;
+  }
+
   std::string PoolKeyOf(const std::string& binding) const {
     if (binding.empty()) return "";
     auto it = pool_keys_.find(binding);
@@ -203,7 +284,8 @@ class Planner {
       AddEvent(plan, pool, PlannedEvent::Type::kWarning, reasons::kInvalidSpec, ready.message);
     }
     api::SetCondition(status.conditions, std::move(ready));
-    PoolChange change = ChangeOf(observation, observation.impaired_since, std::move(status));
+    PoolChange change = ChangeOf(observation, observation.impaired_since,
+                                 observation.draining_since, std::move(status));
     if (!change.Empty()) plan.pool_changes.push_back(std::move(change));
   }
 
@@ -225,15 +307,56 @@ class Planner {
     }
     if (!placement.covered) plan.waiting_pools.insert(pool.Key());
 
-    api::ComputePoolStatus status = stages::RollUpStatus(pool, outcome.fits);
+    const PoolDrains drains = PlanDrains(pool, outcome.fits, observation.draining_since, plan);
+    const stages::PoolOutcome counted = Counted(placement, outcome, drains);
+    api::ComputePoolStatus status = stages::RollUpStatus(pool, counted.fits);
+    stages::Placement shown = placement;
+    std::string message;
+    if (placement.covered && !drains.draining.empty() && !stages::Covers(counted.planned, need)) {
+      shown.covered = false;
+      shown.capacity_reason = reasons::kDraining;
+      message = DrainingMessage(pool.spec, need, counted, drains);
+    } else {
+      message = stages::CapacityMessage(pool.spec, need, membership, placement, counted);
+    }
     WriteConditions(pool, placement.covered,
-                    stages::DeriveConditions(
-                        pool, placement, outcome,
-                        stages::CapacityMessage(pool.spec, need, membership, placement, outcome),
-                        status.accelerator_count, now_),
+                    stages::DeriveConditions(pool, shown, counted, std::move(message),
+                                             status.accelerator_count, now_),
                     status, plan);
-    PoolChange change = ChangeOf(observation, grace.impaired_since, std::move(status));
+    PoolChange change =
+        ChangeOf(observation, grace.impaired_since, drains.since, std::move(status));
     if (!change.Empty()) plan.pool_changes.push_back(std::move(change));
+  }
+
+  // `outcome` without the nodes still draining: what the pool counts (status, conditions).
+  static stages::PoolOutcome Counted(const stages::Placement& placement,
+                                     const stages::PoolOutcome& outcome, const PoolDrains& drains) {
+    if (drains.draining.empty()) return outcome;
+    stages::PoolOutcome counted;
+    for (const stages::MemberState* member : outcome.members) {
+      if (drains.draining.contains(member->fit.node->name)) continue;
+      counted.members.push_back(member);
+      counted.fits.push_back(&member->fit);
+      counted.planned += member->planning_capacity;
+    }
+    for (const auto& candidate : placement.added) {
+      if (drains.draining.contains(candidate.name())) continue;
+      counted.fits.push_back(candidate.fit);
+      counted.planned += candidate.capacity;
+    }
+    return counted;
+  }
+
+  static std::string DrainingMessage(const api::ComputePoolSpec& spec, double need,
+                                     const stages::PoolOutcome& counted, const PoolDrains& drains) {
+    std::vector<std::string> nodes;
+    for (const auto& [name, state] : drains.draining) {
+      nodes.push_back(stages::DrainText(name, state));
+    }
+    return StrCat(stages::FormatCapacity(spec, need), " requested; ",
+                  stages::FormatCapacity(spec, counted.planned), " counted on ",
+                  stages::Plural(counted.fits.size(), "node"), "; waiting for ",
+                  stages::Plural(nodes.size(), "bound node"), " to drain: ", StrJoin(nodes, "; "));
   }
 
   // Applies `placement` to the node table, with an event per bind and release and one for a
@@ -265,6 +388,8 @@ class Planner {
   std::vector<NodeEntry> nodes_;                           // sorted by name: the plan's order
   std::unordered_map<std::string_view, size_t> position_;  // node name -> index in nodes_
   std::map<std::string, std::string> pool_keys_;
+  std::map<std::string, const PoolObservation*> pools_by_binding_;
+  std::unordered_map<std::string_view, std::vector<const PodInfo*>> pods_on_node_;
 };
 
 }  // namespace
@@ -296,7 +421,7 @@ PoolPlan PlanPools(const ClusterSnapshot& snapshot, WallTime now, const PlannerC
   Planner planner(snapshot, now, config);
   std::vector<const PoolObservation*> order;
   for (const auto& observation : snapshot.pools) {
-    planner.RegisterPool(observation.pool);
+    planner.RegisterPool(observation);
     if (only_pools.empty() || only_pools.contains(observation.pool.Key())) {
       order.push_back(&observation);
     }

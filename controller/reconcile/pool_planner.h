@@ -29,6 +29,23 @@ struct PlannerConfig {
   // A member that is not Ready or has an unhealthy accelerator stays this long before its capacity
   // is written off and a spare is sought.
   std::chrono::seconds health_grace{60};
+  // A node changing hands is drained first: the pods of other namespaces on it are evicted (PDBs
+  // respected) for up to this long; then the NoExecute pool taint goes on anyway and the taint
+  // manager deletes what is left (drain.h).
+  std::chrono::seconds drain_timeout{300};
+  // Pods in these namespaces are never drained (node-level daemons: the chart passes its release
+  // namespace, kube-system and admissionPolicies.tolerationExemptNamespaces).
+  std::set<std::string> drain_exempt_namespaces{"kube-system"};
+};
+
+// One pod to evict (policy/v1 Eviction, so PodDisruptionBudgets are respected) from a node that is
+// changing hands.
+struct PodEviction {
+  std::string pool_key;  // the pool the drain is for (or the one releasing the node)
+  std::string node;
+  std::string pod_namespace, name, uid;
+
+  friend bool operator==(const PodEviction&, const PodEviction&) = default;
 };
 
 // One Node write: the whole desired binding, computed against resource_version so the executor
@@ -52,11 +69,14 @@ struct PoolChange {
   std::optional<std::vector<std::string>> finalizers;
   // The kImpairedSinceAnnotation value wanted when it changed; "" removes the annotation.
   std::optional<std::string> impaired_since;
+  // The kDrainingSinceAnnotation value wanted when it changed; "" removes the annotation.
+  std::optional<std::string> draining_since;
   std::optional<api::ComputePoolStatus> status;  // only when it differs from the current status
 
   bool AddsFinalizer() const;
   bool RemovesFinalizer() const;
-  bool Empty() const { return !finalizers && !impaired_since && !status; }
+  bool Empty() const { return !finalizers && !impaired_since && !draining_since && !status; }
+  bool ChangesMetadata() const { return finalizers || impaired_since || draining_since; }
   friend bool operator==(const PoolChange&, const PoolChange&) = default;
 };
 
@@ -76,6 +96,9 @@ struct PoolPlan {
   // removal. The executor enforces that order, the planner only lists.
   std::vector<NodeChange> node_changes;
   std::vector<PoolChange> pool_changes;
+  // After the node writes: the pods that must leave nodes changing hands. Not a change in the
+  // sense of Empty(): a drain waiting on a PodDisruptionBudget plans the same evictions again.
+  std::vector<PodEviction> evictions;
   std::vector<PlannedEvent> events;
   // Carried from the snapshot so the executor warns about them; not a change.
   std::vector<IgnoredComputeNode> ignored_compute_nodes;
@@ -114,6 +137,9 @@ inline constexpr std::string_view kReady = "Ready";
 inline constexpr std::string_view kDeleting = "Deleting";
 // Ready=False on a pool whose spec the controller cannot use (an older CRD let it through).
 inline constexpr std::string_view kInvalidSpec = "InvalidSpec";
+// CapacitySatisfied=False while the capacity is there but bound nodes still run pods of other
+// namespaces; the message names the nodes and pods.
+inline constexpr std::string_view kDraining = "Draining";
 }  // namespace reasons
 
 }  // namespace zhisuan::controller

@@ -77,6 +77,46 @@ StatusOr<NodeInfo> NodeInfoFromJson(const Json& object) {
   return node;
 }
 
+StatusOr<PodInfo> PodInfoFromJson(const Json& object) {
+  if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object()) {
+    return InvalidArgumentError("Pod has no metadata");
+  }
+  PodInfo pod;
+  try {
+    const Json& metadata = object["metadata"];
+    pod.pod_namespace = metadata.value("namespace", "");
+    pod.name = metadata.value("name", "");
+    pod.uid = metadata.value("uid", "");
+    pod.terminating =
+        metadata.contains("deletionTimestamp") && !metadata["deletionTimestamp"].is_null();
+    auto annotations = metadata.find("annotations");
+    pod.mirror = annotations != metadata.end() && annotations->is_object() &&
+                 annotations->contains("kubernetes.io/config.mirror");
+    auto owners = metadata.find("ownerReferences");
+    if (owners != metadata.end() && owners->is_array()) {
+      for (const auto& owner : *owners) {
+        if (owner.value("controller", false) && owner.value("kind", "") == "DaemonSet" &&
+            StartsWith(owner.value("apiVersion", ""), "apps/")) {
+          pod.daemon_set = true;
+        }
+      }
+    }
+    auto spec = object.find("spec");
+    if (spec != object.end() && spec->is_object()) pod.node = spec->value("nodeName", "");
+    auto status = object.find("status");
+    if (status != object.end() && status->is_object()) {
+      const std::string phase = status->value("phase", "");
+      pod.finished = phase == "Succeeded" || phase == "Failed";
+    }
+  } catch (const Json::exception& error) {
+    return InvalidArgumentError(StrCat("Pod is malformed: ", error.what()));
+  }
+  if (pod.name.empty() || pod.pod_namespace.empty()) {
+    return InvalidArgumentError("Pod has no metadata.name or metadata.namespace");
+  }
+  return pod;
+}
+
 std::optional<WallTime> ParseRfc3339(std::string_view text) {
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)
   if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
@@ -152,6 +192,10 @@ StatusOr<PoolObservation> PoolObservationFromJson(const Json& object) {
     auto it = annotations.find(std::string(kImpairedSinceAnnotation));
     if (it != annotations.end() && it->is_string()) {
       observation.impaired_since = DecodeImpairedSince(it->get<std::string>());
+    }
+    it = annotations.find(std::string(kDrainingSinceAnnotation));
+    if (it != annotations.end() && it->is_string()) {
+      observation.draining_since = DecodeImpairedSince(it->get<std::string>());
     }
   }
   return observation;

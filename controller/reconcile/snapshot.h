@@ -23,6 +23,11 @@ using Json = nlohmann::json;
 // outlive the membership it describes. Value: {"node-a": "2026-11-23T03:00:00Z", ...}.
 inline constexpr std::string_view kImpairedSinceAnnotation = "zhisuan.io/impaired-since";
 
+// Pool annotation holding, per node the pool is draining, when the drain began: the drain's
+// deadline (--drain-timeout) must survive a controller restart, so it lives in the cluster, for
+// the same reasons as kImpairedSinceAnnotation. Same value format.
+inline constexpr std::string_view kDrainingSinceAnnotation = "zhisuan.io/draining-since";
+
 // Node labels that name a node's topology domains. A rack is identified by zone and rack together,
 // as rack names repeat across sites.
 inline constexpr std::string_view kZoneLabel = "topology.kubernetes.io/zone";
@@ -56,6 +61,24 @@ struct NodeInfo {
 
 StatusOr<NodeInfo> NodeInfoFromJson(const Json& object);
 
+// The part of a core/v1 Pod the planner reads: enough to tell which pods must leave a node before
+// a pool may count it (drain.h). Only pods bound to a node are observed.
+struct PodInfo {
+  std::string pod_namespace;
+  std::string name;
+  std::string uid;
+  std::string node;          // spec.nodeName
+  bool daemon_set = false;   // controlled by a DaemonSet: it runs on every node, not a tenant's
+  bool mirror = false;       // a static pod's mirror (kubernetes.io/config.mirror): the kubelet's
+  bool terminating = false;  // metadata.deletionTimestamp is set
+  bool finished = false;     // status.phase Succeeded or Failed: holds no node resources
+
+  std::string Key() const { return pod_namespace + "/" + name; }
+  friend bool operator==(const PodInfo&, const PodInfo&) = default;
+};
+
+StatusOr<PodInfo> PodInfoFromJson(const Json& object);
+
 // A ComputePool together with the metadata the planner needs beyond api::ComputePool.
 struct PoolObservation {
   api::ComputePool pool;
@@ -65,6 +88,7 @@ struct PoolObservation {
   std::string invalid_spec;
   std::string creation_timestamp;  // RFC 3339; orders pools (older pools claim nodes first)
   std::map<std::string, WallTime> impaired_since;  // from kImpairedSinceAnnotation
+  std::map<std::string, WallTime> draining_since;  // from kDrainingSinceAnnotation
 };
 
 // Fails only when the metadata is malformed; a spec that does not decode sets invalid_spec.
@@ -95,6 +119,7 @@ struct ClusterSnapshot {
   SharedValues<PoolObservation> pools;
   SharedValues<NodeInfo> nodes;
   SharedValues<api::ComputeNode> compute_nodes;
+  SharedValues<PodInfo> pods;  // pods bound to a node, any order
   std::vector<IgnoredComputeNode> ignored_compute_nodes;
 };
 

@@ -86,8 +86,10 @@ api::ComputePoolStatus RollUpStatus(const api::ComputePool& pool,
   status.carbon_free_ratio = ratio.Value();
   status.carbon_intensity = intensity.Value();
   status.scheduling_node_selector = {{std::string(api::kPoolLabel), binding}};
+  // NoExecute only: a node that is still draining carries the NoSchedule pool taint, which keeps
+  // the tenant's pods off it until the pods of other namespaces have left (drain.h).
   status.scheduling_tolerations = {
-      {std::string(api::kPoolTaintKey), "Equal", binding, "NoSchedule"}};
+      {std::string(api::kPoolTaintKey), "Equal", binding, "NoExecute"}};
   return status;
 }
 

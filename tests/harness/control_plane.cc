@@ -235,6 +235,14 @@ StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Start(ControlPlaneOptions 
     plane->Stop();
     return status;
   }
+  if (plane->options_.cluster) {
+    auto status = plane->StartControllers();
+    if (status.ok()) status = plane->WaitControllersHealthy();
+    if (!status.ok()) {
+      plane->Stop();
+      return status;
+    }
+  }
   plane->WritePidFile();
   return plane;
 }
@@ -253,7 +261,11 @@ Status ControlPlane::Init() {
   etcd_ = bin + "/etcd";
   apiserver_ = bin + "/kube-apiserver";
   kubectl_ = bin + "/kubectl";
-  for (const auto& tool : {etcd_, apiserver_, kubectl_}) {
+  controller_manager_ = bin + "/kube-controller-manager";
+  scheduler_ = bin + "/kube-scheduler";
+  std::vector<std::string> tools = {etcd_, apiserver_, kubectl_};
+  if (options_.cluster) tools.insert(tools.end(), {controller_manager_, scheduler_});
+  for (const auto& tool : tools) {
     if (access(tool.c_str(), X_OK) != 0) {
       return FailedPreconditionError(
           StrCat(tool, " is missing; build the toolchain with `make toolchain`"));
@@ -275,6 +287,28 @@ Status ControlPlane::Init() {
   auto pki = RunCommand({"/bin/bash", pki_script, "init", pki_dir_});
   if (pki.exit_code != 0) {
     return InternalError(StrCat("creating the PKI failed: ", pki.output));
+  }
+  if (options_.cluster) {
+    auto cluster_pki = RunCommand({"/bin/bash", pki_script, "cluster", pki_dir_});
+    if (cluster_pki.exit_code != 0) {
+      return InternalError(StrCat("creating the cluster PKI failed: ", cluster_pki.output));
+    }
+    // The only egress the API server makes in cluster mode: kubelets (logs, exec, port-forward),
+    // through the node's CONNECT proxy. The socket appears when a node comes up.
+    auto status = WriteFile(work_dir_ + "/egress-selector.yaml",
+                            StrCat(R"(apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: )",
+                                   egress_socket(), "\n"));
+    if (!status.ok()) return status;
+    controller_manager_port_ = PickFreePort();
+    scheduler_port_ = PickFreePort();
   }
   etcd_client_port_ = PickFreePort();
   etcd_peer_port_ = PickFreePort();
@@ -349,6 +383,18 @@ Status ControlPlane::StartApiServer() {
       "--profiling=false",
       "--v=1",
   };
+  if (options_.cluster) {
+    for (auto& arg : argv) {
+      if (arg == "--authorization-mode=RBAC") arg = "--authorization-mode=Node,RBAC";
+    }
+    argv.insert(argv.end(),
+                {"--enable-admission-plugins=NodeRestriction",
+                 // Node names are not in any DNS: dial the InternalIP the kubelet reports.
+                 "--kubelet-preferred-address-types=InternalIP",
+                 "--kubelet-client-certificate=" + pki_dir_ + "/kubelet-client.crt",
+                 "--kubelet-client-key=" + pki_dir_ + "/kubelet-client.key",
+                 "--egress-selector-config-file=" + work_dir_ + "/egress-selector.yaml"});
+  }
   argv.insert(argv.end(), options_.extra_apiserver_flags.begin(),
               options_.extra_apiserver_flags.end());
   apiserver_pid_ = Spawn(argv, work_dir_ + "/kube-apiserver.log");
@@ -382,11 +428,88 @@ Status ControlPlane::WaitReady() {
              Tail(ReadFileOrEmpty(work_dir_ + "/kube-apiserver.log"), 2000)));
 }
 
+Status ControlPlane::StartControllers() {
+  auto kcm_kubeconfig = MintUserKubeconfig("system:kube-controller-manager", {});
+  if (!kcm_kubeconfig.ok()) return kcm_kubeconfig.status();
+  auto scheduler_kubeconfig = MintUserKubeconfig("system:kube-scheduler", {});
+  if (!scheduler_kubeconfig.ok()) return scheduler_kubeconfig.status();
+  // Both serve HTTPS for health and metrics: loopback only, on ports picked here, with
+  // self-signed certificates in the work dir (the default --cert-dir is global).
+  auto common_flags = [this](const std::string& kubeconfig, int port, const std::string& name) {
+    return std::vector<std::string>{
+        "--kubeconfig=" + kubeconfig,
+        "--authentication-kubeconfig=" + kubeconfig,
+        "--authorization-kubeconfig=" + kubeconfig,
+        "--bind-address=127.0.0.1",
+        StrCat("--secure-port=", port),
+        StrCat("--cert-dir=", work_dir_, "/", name, "-certs"),
+        "--leader-elect=false",
+        "--profiling=false",
+        "--v=1",
+    };
+  };
+  std::vector<std::string> kcm = {controller_manager_};
+  auto flags = common_flags(*kcm_kubeconfig, controller_manager_port_, "kube-controller-manager");
+  kcm.insert(kcm.end(), flags.begin(), flags.end());
+  kcm.insert(kcm.end(), {"--use-service-account-credentials=true",
+                         "--service-account-private-key-file=" + pki_dir_ + "/sa.key",
+                         "--root-ca-file=" + ca_file_, "--cluster-name=zhisuan-local",
+                         "--service-cluster-ip-range=10.96.0.0/16",
+                         // Nodes bring their own pod CIDR (hack/node.sh's bridge CNI config).
+                         "--allocate-node-cidrs=false", "--controllers=*,-nodeipam"});
+  controller_manager_pid_ = Spawn(kcm, work_dir_ + "/kube-controller-manager.log");
+  if (controller_manager_pid_ <= 0) return InternalError("fork for kube-controller-manager failed");
+  std::vector<std::string> scheduler = {scheduler_};
+  flags = common_flags(*scheduler_kubeconfig, scheduler_port_, "kube-scheduler");
+  scheduler.insert(scheduler.end(), flags.begin(), flags.end());
+  scheduler_pid_ = Spawn(scheduler, work_dir_ + "/kube-scheduler.log");
+  if (scheduler_pid_ <= 0) return InternalError("fork for kube-scheduler failed");
+  return OkStatus();
+}
+
+// Both are healthy once their /healthz answers ok. Their serving certificates are self-signed into
+// --cert-dir (the file holds the certificate and its CA), which is what kubectl verifies against.
+Status ControlPlane::WaitControllersHealthy() {
+  const auto deadline = steady_clock::now() + options_.ready_timeout;
+  for (auto [pid, port, name] :
+       {std::tuple{controller_manager_pid_, controller_manager_port_, "kube-controller-manager"},
+        std::tuple{scheduler_pid_, scheduler_port_, "kube-scheduler"}}) {
+    const std::string log = StrCat(work_dir_, "/", name, ".log");
+    while (true) {
+      int status = 0;
+      if (!options_.detach && waitpid(pid, &status, WNOHANG) == pid) {
+        return InternalError(StrCat(name, " exited during start-up; last log lines:\n",
+                                    Tail(ReadFileOrEmpty(log), 3000)));
+      }
+      auto healthy = Kubectl(
+          {StrCat("--server=https://127.0.0.1:", port),
+           StrCat("--certificate-authority=", work_dir_, "/", name, "-certs/", name, ".crt"), "get",
+           "--raw=/healthz"});
+      if (healthy.exit_code == 0 && healthy.output.find("ok") != std::string::npos) break;
+      if (steady_clock::now() > deadline) {
+        return DeadlineExceededError(StrCat(name,
+                                            " was not healthy in time: ", Tail(healthy.output, 500),
+                                            "\nlog:\n", Tail(ReadFileOrEmpty(log), 2000)));
+      }
+      std::this_thread::sleep_for(milliseconds(250));
+    }
+  }
+  return OkStatus();
+}
+
 void ControlPlane::WritePidFile() const {
-  std::ofstream(work_dir_ + "/pids") << apiserver_pid_ << "\n" << etcd_pid_ << "\n";
+  // StopDetached stops them in this order: the controllers before the API server they talk to.
+  std::ofstream out(work_dir_ + "/pids");
+  for (pid_t pid : {scheduler_pid_, controller_manager_pid_, apiserver_pid_, etcd_pid_}) {
+    if (pid > 0) out << pid << "\n";
+  }
 }
 
 void ControlPlane::Stop() {
+  TerminateGroup(scheduler_pid_, std::chrono::seconds(10));
+  scheduler_pid_ = -1;
+  TerminateGroup(controller_manager_pid_, std::chrono::seconds(10));
+  controller_manager_pid_ = -1;
   TerminateGroup(apiserver_pid_, std::chrono::seconds(10));
   apiserver_pid_ = -1;
   TerminateGroup(etcd_pid_, std::chrono::seconds(10));

@@ -6,6 +6,14 @@
 // Processes started by a test die with it (PR_SET_PDEATHSIG), so a crashed test leaves nothing
 // behind; Stop() and the destructor stop them cleanly. A detached control plane (the demo) outlives
 // its starter and is stopped by StopDetached(dir).
+//
+// Cluster mode (ControlPlaneOptions::cluster, `zhisuan-devcluster up --cluster DIR`) is for real
+// kubelets (hack/node.sh): the Node authorizer and NodeRestriction, a serving certificate that
+// also names 10.96.0.1 (the `kubernetes` Service, which is how kubelets and pods inside a node's
+// network namespace reach the API server), a kubelet client certificate, an egress selector that
+// reaches kubelets through an HTTP CONNECT proxy on the Unix socket egress_socket() (the node
+// serves it from inside its namespace), and kube-controller-manager and kube-scheduler, both bound
+// to 127.0.0.1 only.
 
 #include <sys/types.h>
 
@@ -28,6 +36,8 @@ struct ControlPlaneOptions {
   // Appended to kube-apiserver's command line, e.g. {"--watch-cache=false"}.
   std::vector<std::string> extra_apiserver_flags;
   std::chrono::seconds ready_timeout{90};
+  // Also run kube-controller-manager and kube-scheduler and accept real kubelets (see above).
+  bool cluster = false;
 };
 
 struct CommandResult {
@@ -56,6 +66,11 @@ class ControlPlane {
   int etcd_port() const { return etcd_client_port_; }
   pid_t apiserver_pid() const { return apiserver_pid_; }
   pid_t etcd_pid() const { return etcd_pid_; }
+  // Cluster mode only (-1 otherwise).
+  pid_t controller_manager_pid() const { return controller_manager_pid_; }
+  pid_t scheduler_pid() const { return scheduler_pid_; }
+  // The Unix socket the API server's `cluster` egress (kubelet logs/exec) dials, cluster mode.
+  std::string egress_socket() const { return work_dir_ + "/egress.sock"; }
   const std::string& kubectl_path() const { return kubectl_; }
 
   // Fault injection for resilience tests. Restarts keep ports, certificates and data. Call the
@@ -87,16 +102,19 @@ class ControlPlane {
   Status StartEtcd();
   Status StartApiServer();
   Status WaitReady();
+  Status StartControllers();  // cluster mode: kube-controller-manager and kube-scheduler
+  Status WaitControllersHealthy();
   pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_file);
   void WritePidFile() const;
 
   ControlPlaneOptions options_;
   std::string work_dir_;
   bool owns_work_dir_ = false;
-  std::string etcd_, apiserver_, kubectl_;
+  std::string etcd_, apiserver_, kubectl_, controller_manager_, scheduler_;
   std::string pki_dir_, ca_file_, admin_kubeconfig_;
   int etcd_client_port_ = 0, etcd_peer_port_ = 0, apiserver_port_ = 0;
-  pid_t etcd_pid_ = -1, apiserver_pid_ = -1;
+  int controller_manager_port_ = 0, scheduler_port_ = 0;
+  pid_t etcd_pid_ = -1, apiserver_pid_ = -1, controller_manager_pid_ = -1, scheduler_pid_ = -1;
 };
 
 // A program running in the background for a test, its output appended to `log_file`. It dies with

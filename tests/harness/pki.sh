@@ -5,6 +5,10 @@
 #
 #   pki.sh init DIR
 #   pki.sh user DIR NAME [GROUP...]     -> DIR/users/NAME.{crt,key}
+#   pki.sh cluster DIR                  after init, for a control plane with real nodes: re-signs
+#                                       the serving certificate with IP SAN 10.96.0.1 (the in-cluster
+#                                       `kubernetes` Service, which pods and kubelets dial) and adds
+#                                       the API server's kubelet client certificate
 set -euo pipefail
 umask 077
 
@@ -37,6 +41,14 @@ EXT
     openssl ecparam -name prime256v1 -genkey -noout -out "$dir/sa.key" 2>/dev/null
     openssl ec -in "$dir/sa.key" -pubout -out "$dir/sa.pub" 2>/dev/null
     ;;
+  cluster)
+    cat > "$dir/serving.ext" <<EXT
+subjectAltName = IP:127.0.0.1, IP:10.96.0.1, DNS:localhost, DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc
+extendedKeyUsage = serverAuth
+EXT
+    sign apiserver "/CN=kube-apiserver" "$dir/serving.ext"
+    sign kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$dir/client.ext"
+    ;;
   user)
     name=$1
     shift
@@ -46,7 +58,7 @@ EXT
     sign "users/$name" "$subject/CN=$name" "$dir/client.ext"
     ;;
   *)
-    echo "usage: pki.sh init DIR | pki.sh user DIR NAME [GROUP...]" >&2
+    echo "usage: pki.sh init DIR | pki.sh cluster DIR | pki.sh user DIR NAME [GROUP...]" >&2
     exit 2
     ;;
 esac

@@ -82,6 +82,7 @@ class AgentProcess {
   }
 
   // The port from the "serving on port N" log line; 0 if the agent did not get there in time.
+  void Signal(int signal_number) { ::kill(pid_, signal_number); }
   int WaitForPort() {
     const std::regex serving("serving on port ([0-9]+)");
     for (int i = 0; i < 300; ++i) {
@@ -215,7 +216,7 @@ TEST_P(AgentGoldenTest, ScrapeMatchesGoldenAndPassesPromtool) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, AgentGoldenTest,
-                         ::testing::Values("h100-8x", "cpu-only", "mixed-pci"),
+                         ::testing::Values("h100-8x", "cpu-only", "mixed-pci", "mi300x-8x"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
                            for (char& c : name) {
@@ -223,6 +224,39 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, AgentGoldenTest,
                            }
                            return name;
                          });
+
+// Issue 18: Electricity Maps' response is accepted as a feed, and one long past its validity (the
+// API's example from 2019, no validUntil, older than --energy-feed-max-age) leaves the carbon
+// unknown rather than trusted.
+TEST(AgentEndToEndTest, ExpiredElectricityMapsFeedLeavesTheCarbonUnknown) {
+  const fs::path energy =
+      fs::temp_directory_path() / ("zhisuan-energy-em-" + std::to_string(::getpid()) + ".json");
+  WriteFile(energy, R"({"zone":"DE","carbonIntensity":302,"datetime":"2019-05-21T00:00:00.000Z",)"
+                    R"("updatedAt":"2019-05-21T00:00:00.000Z","emissionFactorType":"lifecycle",)"
+                    R"("isEstimated":false,"estimationMethod":null})");
+  std::vector<std::string> args = FixtureArgs("cpu-only");
+  args.push_back("--energy-profile-file=" + energy.string());
+  args.push_back("--energy-feed-max-age=2h");
+  AgentProcess agent(args);
+  const int port = agent.WaitForPort();
+  ASSERT_GT(port, 0) << agent.Log();
+  ASSERT_TRUE(agent.WaitReady(port)) << agent.Log();
+  const std::string metrics = harness::LoopbackRequest(port, "GET", "/metrics").body;
+  for (const std::string line : {
+           R"(zhisuan_energy_profile_info{source="grid",zone="de",basis="location",)"
+           R"(emission_factor_type="lifecycle"} 1)",
+           "zhisuan_energy_feed_expired 1",
+           "zhisuan_energy_carbon_known 0",
+           "zhisuan_energy_feed_valid_until_timestamp_seconds 1558404000",
+           R"(zhisuan_agent_collector_success{collector="energy_profile"} 1)",
+       }) {
+    EXPECT_NE(metrics.find(line + "\n"), std::string::npos) << line << "\n" << metrics;
+  }
+  EXPECT_EQ(metrics.find("\nzhisuan_energy_carbon_intensity_grams_per_joule "), std::string::npos);
+  EXPECT_NE(agent.Log().find("expired"), std::string::npos) << agent.Log();
+  EXPECT_EQ(agent.Stop(), 0) << agent.Log();
+  fs::remove(energy);
+}
 
 TEST(AgentEndToEndTest, BadConfigFileExitsNonZeroNamingTheField) {
   const fs::path config = fs::temp_directory_path() / "zhisuan-bad-agent-config.yaml";
@@ -272,15 +306,17 @@ TEST(AgentEndToEndTest, MissingVendorLibraryStillServesMetricsWithAnErrorMetric)
   EXPECT_EQ(agent.Stop(), 0);
 }
 
-TEST(AgentEndToEndTest, FlopsMeasureRequestRunsTheProbesOffTheScrapePath) {
+// POST /flops/measure is off by default (issue 17: it needed no credentials); SIGUSR1 still runs
+// the probes. The authenticated endpoint is tested in tests/unit/agent/flops_measure_endpoint_test.
+TEST(AgentEndToEndTest, FlopsMeasureSignalRunsTheProbesOffTheScrapePath) {
   std::vector<std::string> args = FixtureArgs("cpu-only");
   args.push_back("--flops-probe-duration=50ms");
   AgentProcess agent(args);
   const int port = agent.WaitForPort();
   ASSERT_GT(port, 0) << agent.Log();
   ASSERT_TRUE(agent.WaitReady(port));
-  EXPECT_EQ(harness::LoopbackRequest(port, "POST", "/flops/measure").status, 202);
-  EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/flops/measure").status, 405);
+  EXPECT_EQ(harness::LoopbackRequest(port, "POST", "/flops/measure").status, 404);
+  agent.Signal(SIGUSR1);
   // The result reaches /metrics on the next sampler tick; SIGUSR1 does not force one, so poll the
   // log for the probe's line instead.
   bool measured = false;
@@ -302,6 +338,48 @@ TEST(AgentEndToEndTest, MeasureFlopsOncePrintsJsonWithTheRatio) {
   EXPECT_NE(out.find(R"("target": "cpu")"), std::string::npos) << out;
   EXPECT_NE(out.find(R"("measured_flops")"), std::string::npos) << out;
   EXPECT_NE(out.find(R"("cuda": "UNAVAILABLE)"), std::string::npos) << out;
+}
+
+// --measure-flops-once goes through the running agent's probe gate (issue 17): on the h100-8x
+// fixture with the fake libcuda, GPU 0 is idle and GPUs 1..7 are 10..70% busy (fake NVML). In
+// device-plugin mode (the default) an absent pod-resources socket leaves the idle GPU's allocation
+// unknown, so no GPU is probed; with --advertise=node-status only the busy ones are skipped.
+std::string MeasureOnce(const std::vector<std::string>& extra) {
+  std::vector<std::string> args = FixtureArgs("h100-8x");
+  std::erase(args, "--kubernetes=false");
+  std::erase(args, "--libcuda-library=/nonexistent/libcuda.so.1");
+  args.insert(args.end(), {"--measure-flops-once", "--flops-probe-duration=20ms",
+                           "--libcuda-library=" + BinaryDir() + "/fixtures/lib/cuda/libcuda.so.1",
+                           "--pod-resources-socket=/nonexistent/pod-resources/kubelet.sock"});
+  args.insert(args.end(), extra.begin(), extra.end());
+  AgentProcess agent(args);
+  EXPECT_EQ(agent.Wait(), 0) << agent.Log();
+  return agent.Log();
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;
+  return count;
+}
+
+TEST(AgentEndToEndTest, MeasureFlopsOnceSkipsGpusWhoseAllocationIsUnknown) {
+  const std::string out = MeasureOnce({});
+  // The idle GPU 0 for want of the socket; the busy ones are skipped as busy first.
+  EXPECT_EQ(Count(out, R"("status": "FAILED_PRECONDITION: skipped: allocation unknown)"), 1u)
+      << out;
+  EXPECT_EQ(Count(out, R"("status": "FAILED_PRECONDITION: skipped: device busy)"), 7u) << out;
+  // Only the CPU is measured.
+  EXPECT_EQ(Count(out, R"("status": "OK")"), 1u) << out;
+  EXPECT_NE(out.find(R"("target": "cpu")"), std::string::npos) << out;
+}
+
+TEST(AgentEndToEndTest, MeasureFlopsOnceSkipsBusyGpusWithoutADevicePlugin) {
+  const std::string out = MeasureOnce({"--advertise=node-status"});
+  EXPECT_EQ(Count(out, R"("status": "FAILED_PRECONDITION: skipped: device busy)"), 7u) << out;
+  EXPECT_EQ(Count(out, "allocation unknown"), 0u) << out;
+  // The CPU and GPU 0 (0000:18:00.0, idle) are measured.
+  EXPECT_EQ(Count(out, R"("status": "OK")"), 2u) << out;
 }
 
 TEST(AgentEndToEndTest, XidFromTheFakeNvmlMakesTheGpuUnhealthy) {

@@ -28,13 +28,13 @@ using harness::SharedControlPlane;
 
 // The chart's agent ClusterRole and its ClusterRoleBinding (release "zhisuan" in namespace
 // zhisuan-system), from `helm template --show-only templates/rbac.yaml`; helm sits next to kubectl
-// in the toolchain.
-std::string AgentRbacFromChart() {
+// in the toolchain. `helm_args` are appended (e.g. --set ...).
+std::string AgentRbacFromChart(const std::string& helm_args = "") {
   const std::string helm =
       (std::filesystem::path(SharedControlPlane().kubectl_path()).parent_path() / "helm").string();
   const std::string command = helm + " template zhisuan '" + harness::SourceDir() +
                               "/charts/zhisuan' --namespace zhisuan-system --kube-version 1.34.4" +
-                              " --show-only templates/rbac.yaml 2>&1";
+                              " --show-only templates/rbac.yaml " + helm_args + " 2>&1";
   std::string rendered;
   if (FILE* pipe = popen(command.c_str(), "r")) {
     char buffer[4096];
@@ -57,6 +57,16 @@ std::string AgentRbacFromChart() {
   }
   EXPECT_NE(agent.find("kind: ClusterRoleBinding"), std::string::npos) << rendered;
   return agent;
+}
+
+// kubectl auth can-i as the agent's ServiceAccount: "yes" or "no". kubectl prints its answer on
+// the last line (a warning about cluster-scoped resources may come first).
+std::string AgentCanI(const std::vector<std::string>& what) {
+  std::vector<std::string> args = {"auth", "can-i"};
+  args.insert(args.end(), what.begin(), what.end());
+  args.push_back("--as=system:serviceaccount:zhisuan-system:zhisuan-agent");
+  const std::string answer(StripWhitespace(SharedControlPlane().Kubectl(args).output));
+  return answer.substr(answer.find_last_of('\n') + 1);
 }
 
 kube::ApiClientPtr ServiceAccountClient() {
@@ -141,8 +151,7 @@ TEST(AgentRbacTest, ServiceAccountCanPublishAndNothingMore) {
   auto can = plane.Kubectl(
       {"auth", "can-i", "--list", "--as=system:serviceaccount:zhisuan-system:zhisuan-agent"});
   EXPECT_EQ(can.output.find("secrets"), std::string::npos) << can.output;
-  // Nothing beyond what the calls above use. kubectl auth can-i prints its answer on the last line
-  // (a warning about cluster-scoped resources may come first).
+  // Nothing beyond what the calls above use.
   for (const std::vector<std::string>& wider : std::vector<std::vector<std::string>>{
            {"list", "nodes"},
            {"watch", "nodes"},
@@ -151,13 +160,39 @@ TEST(AgentRbacTest, ServiceAccountCanPublishAndNothingMore) {
            {"update", "computenodes.zhisuan.io"},
            {"get", "computenodes.zhisuan.io", "--subresource=status"},
            {"update", "computenodes.zhisuan.io", "--subresource=status"},
-           {"create", "events", "-n", "default"}}) {
-    std::vector<std::string> args = {"auth", "can-i"};
-    args.insert(args.end(), wider.begin(), wider.end());
-    args.push_back("--as=system:serviceaccount:zhisuan-system:zhisuan-agent");
-    const std::string answer(StripWhitespace(plane.Kubectl(args).output));
-    EXPECT_EQ(answer.substr(answer.find_last_of('\n') + 1), "no") << wider[0] << " " << wider[1];
+           {"create", "events", "-n", "default"},
+           // The controller's drain (issue 17), never the agent's.
+           {"create", "pods", "--subresource=eviction", "-n", "default"},
+           {"list", "pods", "-A"},
+           // Reviews only with POST /flops/measure enabled (issue 17), off by default.
+           {"create", "tokenreviews.authentication.k8s.io"},
+           {"create", "subjectaccessreviews.authorization.k8s.io"}}) {
+    EXPECT_EQ(AgentCanI(wider), "no") << wider[0] << " " << wider[1];
   }
+
+  // agent.flopsMeasureEndpoint=authenticated adds exactly the two reviews the endpoint makes:
+  // create on tokenreviews and subjectaccessreviews, and nothing else.
+  const std::string with_endpoint =
+      AgentRbacFromChart("--set agent.flopsMeasureEndpoint=authenticated");
+  ASSERT_NE(with_endpoint.find("tokenreviews"), std::string::npos) << with_endpoint;
+  applied = plane.Kubectl({"apply", "-f", "-"}, with_endpoint);
+  ASSERT_EQ(applied.exit_code, 0) << applied.output << with_endpoint;
+  EXPECT_TRUE(testing::WaitFor(
+      [] {
+        return AgentCanI({"create", "tokenreviews.authentication.k8s.io"}) == "yes";
+      },
+      std::chrono::seconds(10)));
+  EXPECT_EQ(AgentCanI({"create", "subjectaccessreviews.authorization.k8s.io"}), "yes");
+  for (const std::vector<std::string>& wider : std::vector<std::vector<std::string>>{
+           {"get", "tokenreviews.authentication.k8s.io"},
+           {"create", "localsubjectaccessreviews.authorization.k8s.io", "-n", "default"},
+           {"create", "computenodes.zhisuan.io", "--subresource=measure"},
+           {"list", "nodes"},
+           {"get", "secrets", "-n", "tenant-a"}}) {
+    EXPECT_EQ(AgentCanI(wider), "no") << wider[0] << " " << wider[1];
+  }
+  // Back to the default rules for whatever runs next against this control plane.
+  EXPECT_EQ(plane.Kubectl({"apply", "-f", "-"}, rbac).exit_code, 0);
 }
 
 }  // namespace

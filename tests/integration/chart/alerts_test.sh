@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# promtool check rules and promtool test rules on charts/zhisuan/files/alerts.yaml, then
-# promql_test.py (every alert and dashboard expression parses and names catalogued metrics), and a
-# self-check that promql_test.py does catch a bad expression and an unknown metric.
+# promtool check rules and promtool test rules on charts/zhisuan/files/alerts.yaml and on the
+# accounting recording rules (files/recording_rules.yaml, issue 18; every rule has a unit test),
+# then promql_test.py (every alert, recording rule and dashboard expression parses and names
+# catalogued metrics or recorded series), and a self-check that promql_test.py does catch a bad
+# expression, an unknown metric and an unknown recorded series.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/common.sh"
@@ -14,6 +16,34 @@ trap 'rm -rf "$work"' EXIT
 cd "$CHART/files"
 if "$promtool" check rules alerts.yaml; then pass "promtool check rules"; else fail "promtool check rules"; fi
 if "$promtool" test rules alerts_test.yaml; then pass "promtool test rules"; else fail "promtool test rules"; fi
+if "$promtool" check rules recording_rules.yaml; then
+  pass "promtool check rules (recording rules)"
+else
+  fail "promtool check rules (recording rules)"
+fi
+if "$promtool" test rules recording_rules_test.yaml; then
+  pass "promtool test rules (recording rules)"
+else
+  fail "promtool test rules (recording rules)"
+fi
+# Every recording rule is the expression of a unit test, and every test names a recorded series.
+if python3 - "$CHART/files" <<'PY'
+import os, sys, yaml
+files = sys.argv[1]
+records = [r["record"] for g in yaml.safe_load(open(os.path.join(files, "recording_rules.yaml")))["groups"]
+           for r in g["rules"]]
+tests = yaml.safe_load(open(os.path.join(files, "recording_rules_test.yaml")))
+tested = {t["expr"].strip() for case in tests["tests"] for t in case.get("promql_expr_test", [])}
+bad = [f"{r}: no promql_expr_test with expr: {r}" for r in records if r not in tested]
+bad += [f"alerts.yaml has recording rule {r['record']}: accounting rules belong in recording_rules.yaml"
+        for g in yaml.safe_load(open(os.path.join(files, "alerts.yaml")))["groups"]
+        for r in g["rules"] if "record" in r]
+if len(records) < 30:
+    bad.append(f"only {len(records)} recording rules")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+then pass "every recording rule has a unit test"; else fail "every recording rule has a unit test"; fi
 
 # Every alert carries severity and the three annotations, the runbook anchor names the alert, and
 # docs/operations.md has that section.
@@ -62,10 +92,13 @@ d = json.load(open(sys.argv[1]))
 d["panels"][1]["targets"][0]["expr"] = "sum(rate(zhisuan_agent_ready[5m]"
 json.dump(d, open(sys.argv[1], "w"))
 PY
+sed -i 's/namespace:zhisuan_energy_joules:increase1h{/namespace:zhisuan_energy_joule:increase1h{/' \
+  "$work/src/charts/zhisuan/files/dashboards/tenant-usage.json"
 if out="$(ZHISUAN_SOURCE_DIR="$work/src" python3 "$here/promql_test.py" 2>&1)"; then
   fail "promql_test.py passed a broken chart"
-elif [[ "$out" == *"zhisuan_device_healthy_typo: in no metric catalogue"* && "$out" == *"node.json panel"*"does not parse"* ]]; then
-  pass "promql_test.py catches a typo'd metric and a broken expression"
+elif [[ "$out" == *"zhisuan_device_healthy_typo: in no metric catalogue"* && "$out" == *"node.json panel"*"does not parse"* &&
+  "$out" == *"namespace:zhisuan_energy_joule:increase1h: written by no recording rule"*"tenant-usage.json panel"* ]]; then
+  pass "promql_test.py catches a typo'd metric, a typo'd recorded series and a broken expression"
 else
   fail "promql_test.py failed the broken chart for the wrong reason: $out"
 fi

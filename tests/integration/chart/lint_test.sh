@@ -68,11 +68,31 @@ expect_render_error "port out of range" "/agent/metricsPort" --set agent.metrics
 expect_render_error "bad image digest" "/controller/image/digest" --set controller.image.digest=latest
 expect_render_error "profile source not label-safe" "/agent/energyProfile/source" --set agent.energyProfile.source=Hydro
 
-# The rendered objects, parsed.
-for f in default "${values_files[@]}"; do
+expect_render_error "unknown FLOPS measure endpoint mode" "/agent/flopsMeasureEndpoint" \
+  --set agent.flopsMeasureEndpoint=open
+expect_render_error "relative pod-resources directory" "/agent/podResourcesDir" \
+  --set agent.podResourcesDir=kubelet/pod-resources
+
+# monitoring.prometheusRule.recordingRules=false leaves the accounting rules (issue 18) out of the
+# PrometheusRule and keeps the alerts.
+if out="$(helm template t "$CHART" --kube-version "$KUBE_VERSION" -f "$CHART/ci/monitoring-on-values.yaml" \
+    --set monitoring.prometheusRule.recordingRules=false --show-only templates/monitoring.yaml 2>&1)" &&
+  [[ $out == *"alert: AgentDown"* && $out != *"record:"* ]]; then
+  pass "monitoring.prometheusRule.recordingRules=false renders the alerts only"
+else
+  fail "monitoring.prometheusRule.recordingRules=false: $out"
+fi
+
+# The rendered objects, parsed; flops-measure-endpoint is the default values with POST
+# /flops/measure enabled (agent.flopsMeasureEndpoint=authenticated).
+for f in default flops-measure-endpoint "${values_files[@]}"; do
   name="$(basename "$f" -values.yaml)"
   args=()
-  [[ "$f" == default ]] || args=(-f "$f")
+  case "$f" in
+    default) ;;
+    flops-measure-endpoint) args=(--set agent.flopsMeasureEndpoint=authenticated) ;;
+    *) args=(-f "$f") ;;
+  esac
   if helm template zhisuan "$CHART" --namespace zhisuan-system --kube-version "$KUBE_VERSION" \
       "${args[@]}" >"$work/$name.yaml" 2>"$work/err"; then
     if python3 "$(dirname "$0")/render_checks.py" "$name" "$work/$name.yaml"; then

@@ -87,6 +87,11 @@ can "$controller" no patch computenodes.zhisuan.io --subresource=status
 can "$controller" no delete nodes
 can "$controller" no update nodes
 can "$controller" no create pods -n tenant-a
+# Drains (issue 17): an informer on pods bound to nodes, and evictions; nothing else on pods.
+for verb in list watch; do can "$controller" yes "$verb" pods -A; done
+can "$controller" yes create pods --subresource=eviction -n tenant-a
+for verb in get update patch delete; do can "$controller" no "$verb" pods -n tenant-a; done
+can "$agent" no create pods --subresource=eviction -n tenant-a
 
 for verb in get list watch create update patch delete; do can alice yes "$verb" computepools.zhisuan.io -n tenant-a; done
 can alice yes get computepools.zhisuan.io --subresource=status -n tenant-a
@@ -388,6 +393,52 @@ denied "a shorter prefix of a long namespace with a hash" "$msg" \
   pod "$long_ns" short "{\"key\":\"zhisuan.io/pool\",\"value\":\"tenant-0123456789abcdef\"}"
 allowed "the other long namespace, with the same first 46 characters (documented limit)" \
   pod "$other_long_ns" same-prefix "{\"key\":\"zhisuan.io/pool\",\"value\":\"$long_value\"}"
+# Issue 17, as the tenants themselves: bob may create pods in tenant-b, alice in tenant-a (a Role
+# of their own: the built-in edit role is filled by kube-controller-manager's aggregation, which
+# this control plane does not run). node-a is tenant-a.p1's.
+for pair in tenant-b:bob tenant-a:alice; do
+  kubectl -n "${pair%%:*}" create role pod-writer --verb=create,get,patch --resource=pods >/dev/null
+  kubectl -n "${pair%%:*}" create rolebinding "${pair##*:}-pods" --role=pod-writer --user="${pair##*:}" >/dev/null
+done
+# podas USER NAMESPACE NAME NODE_NAME TOLERATIONS_JSON
+podas() {
+  kubectl --as="$1" -n "$2" create -o name -f - <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $3}
+spec:
+  ${4:+nodeName: $4}
+  containers: [{name: c, image: registry.example/trainer:1}]
+  tolerations: [$5]
+YAML
+}
+denied "bob (tenant-b) forges tenant-a's toleration, named by its index" \
+  "spec.tolerations[1]: pods in namespace tenant-b $msg" \
+  podas bob tenant-b forged "" '{"key":"example.com/gpu","operator":"Exists"},{"key":"zhisuan.io/pool","value":"tenant-a.p1","effect":"NoExecute"}'
+denied "bob tolerates every pool" "spec.tolerations[0]" \
+  podas bob tenant-b every "" '{"key":"zhisuan.io/pool","operator":"Exists","effect":"NoExecute"}'
+denied "bob tolerates everything" "spec.tolerations[0]: pods in namespace tenant-b may not use a wildcard" \
+  podas bob tenant-b wildcard-bob "" '{"operator":"Exists"}'
+denied "bob forges it on node-a directly (spec.nodeName)" "spec.tolerations[0]" \
+  podas bob tenant-b forged-direct node-a '{"key":"zhisuan.io/pool","value":"tenant-a.p1","effect":"NoExecute"}'
+# No toleration: the API server has nothing to refuse. The NoExecute pool taint makes node-a's
+# kubelet reject it at admission (TaintToleration), which a suite with a real kubelet checks.
+allowed "bob's pod naming node-a without a toleration reaches the API server" \
+  podas bob tenant-b direct node-a ""
+allowed "alice (tenant-a) copies her pool's toleration from status.scheduling" \
+  podas alice tenant-a copied node-a '{"key":"zhisuan.io/pool","operator":"Equal","value":"tenant-a.p1","effect":"NoExecute"}'
+# The agent's pods, as its DaemonSet makes them: the release namespace is exempt, so the chart's
+# tolerations (every NoSchedule taint, the pool key with any effect) pass.
+allowed "the agent's DaemonSet pod tolerates every pool" kubectl -n zhisuan-system create -o name -f - <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: zhisuan-agent-tolerations}
+spec:
+  serviceAccountName: zhisuan-agent
+  nodeName: node-a
+  containers: [{name: agent, image: registry.example/zhisuan-agent:1}]
+  tolerations: [{operator: Exists, effect: NoSchedule}, {key: zhisuan.io/pool, operator: Exists}]
+YAML
 # Tolerations may be added to a running pod: updates are checked too.
 denied "adding another tenant's toleration to a running pod" "pods in namespace tenant-b $msg" \
   kubectl -n tenant-b patch pod ordinary --type=json \

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Every PromQL expression in the chart's alerts and dashboards parses, and every metric it names
-is in a catalogue: the agent's (docs/metrics.md when present, and the names agent/metrics/
-registers) or the controller's (controller_metrics.txt). Prints each mismatch; exits 1 on any."""
+"""Every PromQL expression in the chart's alerts, recording rules and dashboards parses, and every
+metric it names is in a catalogue: the agent's (docs/metrics.md when present, and the names
+agent/metrics/ registers) or the controller's (controller_metrics.txt), or is a series one of the
+chart's recording rules (files/recording_rules.yaml) writes. Recording rules are named
+level:metric:operations and each is recorded once. Prints each mismatch; exits 1 on any."""
 import glob
 import json
 import os
@@ -17,27 +19,37 @@ SRC = os.environ.get("ZHISUAN_SOURCE_DIR") or os.path.abspath(
 CHART = os.path.join(SRC, "charts/zhisuan")
 PROMTOOL = os.environ.get("PROMTOOL", "promtool")
 
+# The chart's rule files: alerts, and the accounting recording rules (issue 18).
+RULE_FILES = ("alerts.yaml", "recording_rules.yaml")
 # Grafana variables, replaced by values of the right PromQL type.
 GRAFANA_VARS = {"$__range": "1h", "$__rate_interval": "5m", "$__interval": "1m",
                 "${datasource}": "x"}
 BUILTIN = {"up"}
 METRIC_RE = re.compile(r"\bzhisuan_[a-z0-9_]+\b")
+# A name with a colon is a recorded series (level:metric:operations); its middle part is no metric
+# name of a catalogue, so these are taken out before METRIC_RE looks.
+RECORDED_RE = re.compile(r"(?<![A-Za-z0-9_:])[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*")
+RECORD_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
 def expression_records(chart=CHART):
-    """Every alert, dashboard panel target and dashboard query variable, as dicts:
+    """Every alert, recording rule, dashboard panel target and dashboard query variable, as dicts:
     kind ("alert", "record", "panel" or "variable"), where (a readable location), expr (for a
     variable, the series selector inside label_values), and for dashboard entries `dashboard`
     (file name); variables also carry `name` and `label`, in the dashboard's order, so that a live
     check can resolve them as Grafana does. Also used by tests/integration/demo."""
     out = []
-    with open(os.path.join(chart, "files/alerts.yaml")) as f:
-        for group in yaml.safe_load(f)["groups"]:
-            for rule in group["rules"]:
-                kind = "alert" if "alert" in rule else "record"
-                out.append({"kind": kind, "where": f"alerts.yaml {rule.get(kind)}",
-                            "name": rule.get(kind), "expr": rule["expr"]})
+    for rule_file in RULE_FILES:
+        path = os.path.join(chart, "files", rule_file)
+        if not os.path.exists(path) and rule_file != "alerts.yaml":
+            continue
+        with open(path) as f:
+            for group in yaml.safe_load(f)["groups"]:
+                for rule in group["rules"]:
+                    kind = "alert" if "alert" in rule else "record"
+                    out.append({"kind": kind, "where": f"{rule_file} {rule.get(kind)}",
+                                "name": rule.get(kind), "expr": rule["expr"]})
     for path in sorted(glob.glob(os.path.join(chart, "files/dashboards/*.json"))):
         with open(path) as f:
             dashboard = json.load(f)
@@ -72,6 +84,20 @@ def expression_records(chart=CHART):
 def expressions():
     """(where, expr) for every alert, every dashboard target and every query variable."""
     return [(r["where"], r["expr"]) for r in expression_records()]
+
+
+def recorded_names(records):
+    """The series names the chart's recording rules write."""
+    return {r["name"] for r in records if r["kind"] == "record"}
+
+
+STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`')
+
+
+def recorded_in(expr):
+    """The recorded series (names with a colon) an expression selects: not inside strings, nor
+    the `1h:1m` of a subquery (Grafana variables replaced first)."""
+    return set(RECORDED_RE.findall(STRING_RE.sub('""', substitute(expr))))
 
 
 def substitute(expr):
@@ -130,16 +156,34 @@ def main():
     finally:
         os.unlink(path)
 
+    records = expression_records()
+    recorded = recorded_names(records)
+    seen = set()
+    for r in records:
+        if r["kind"] != "record":
+            continue
+        if not RECORD_NAME_RE.match(r["name"]):
+            failures.append(f"{r['where']}: a recording rule is named level:metric:operations")
+        if r["name"] in seen:
+            failures.append(f"{r['where']}: recorded by more than one rule")
+        seen.add(r["name"])
     names, _ = catalogue()
     used = {}
     for where, e in exprs:
-        for n in METRIC_RE.findall(e):
+        for n in recorded_in(e):
+            used.setdefault(n, []).append(where)
+        for n in METRIC_RE.findall(RECORDED_RE.sub(" ", e)):
             used.setdefault(n, []).append(where)
         for n in re.findall(r"\b([a-z_][a-z0-9_]*)\s*[{\[]", e):
             if not n.startswith("zhisuan_") and n in BUILTIN:
                 used.setdefault(n, []).append(where)
     for n, wheres in sorted(used.items()):
         if n in BUILTIN:
+            continue
+        if ":" in n:
+            if n not in recorded:
+                failures.append(f"{n}: written by no recording rule of the chart; used by "
+                                f"{', '.join(sorted(set(wheres)))}")
             continue
         base = n
         for suffix in HISTOGRAM_SUFFIXES:

@@ -107,7 +107,10 @@ for group, node_selector in groups.items():
     check(pod.get("priorityClassName") == "system-node-critical", f"agent {group} priorityClassName")
     tolerations = pod.get("tolerations", [])
     check({"operator": "Exists", "effect": "NoSchedule"} in tolerations, f"agent {group} tolerates every NoSchedule taint")
-    check(any(t.get("key") == "zhisuan.io/pool" for t in tolerations), f"agent {group} tolerates zhisuan.io/pool")
+    # Issue 17: a pool's node carries zhisuan.io/pool NoSchedule while it drains, NoExecute after;
+    # the kubelet refuses (and the taint manager evicts) a pod that does not tolerate NoExecute.
+    check(any(t.get("key") == "zhisuan.io/pool" and t.get("operator") == "Exists" and t.get("effect", "") == ""
+              for t in tolerations), f"agent {group} tolerates zhisuan.io/pool with every effect")
     c = pod["containers"][0]
     args = c["args"]
     env = {e["name"]: e for e in c.get("env", [])}
@@ -138,6 +141,21 @@ for group, node_selector in groups.items():
     for m in c["volumeMounts"]:
         if volumes.get(m["name"], {}).get("hostPath") and m["name"] != "device-plugins":
             check(m.get("readOnly") is True, f"agent {group}: host mount {m['name']} is not read-only")
+    # Issue 17: in device-plugin mode the kubelet's pod-resources socket, read-only, so that a FLOPS
+    # probe (start-up included, endpoint or not) never runs on a device a pod holds; without it the
+    # agent skips every GPU. Every render here advertises through the device plugin.
+    check("--advertise=device-plugin" in args, f"agent {group}: expected device-plugin mode: {args}")
+    check(volumes.get("pod-resources", {}).get("hostPath", {}).get("path") == "/var/lib/kubelet/pod-resources"
+          and volumes["pod-resources"]["hostPath"].get("type") == "Directory",
+          f"agent {group}: pod-resources hostPath {volumes.get('pod-resources')}")
+    check(mounts.get("pod-resources", {}).get("mountPath") == "/var/lib/kubelet/pod-resources"
+          and mounts["pod-resources"].get("readOnly") is True,
+          f"agent {group}: pod-resources mount {mounts.get('pod-resources')}")
+    check("--pod-resources-socket=/var/lib/kubelet/pod-resources/kubelet.sock" in args,
+          f"agent {group}: --pod-resources-socket {args}")
+    endpoint_mode = "authenticated" if name == "flops-measure-endpoint" else "disabled"
+    check(f"--flops-measure-endpoint={endpoint_mode}" in args,
+          f"agent {group}: --flops-measure-endpoint={endpoint_mode} {args}")
     items = volumes.get("energy-profile", {}).get("configMap", {}).get("items", [])
     check(items == [{"key": f"{group}.yaml", "path": "profile.yaml"}], f"agent {group}: energy profile key {items}")
     check(f"{group}.yaml" in profiles_cm.get("data", {}), f"ConfigMap lacks {group}.yaml")
@@ -214,6 +232,19 @@ for r in roles:
                   f"{r['metadata']['name']}: lease rule {rule} not limited to the Lease {lease_id}")
 for role in ("controller", "agent", "tenant", "tenant-view"):
     check(f"{prefix}-{role}" in names, f"ClusterRole {prefix}-{role} missing")
+# The agent reviews tokens (TokenReview, SubjectAccessReview) only for POST /flops/measure, which
+# is off by default: the rules exist only when agent.flopsMeasureEndpoint is authenticated.
+agent_rules = one("ClusterRole", f"{prefix}-agent").get("rules", [])
+review_rules = [r for r in agent_rules
+                if set(r.get("resources", [])) & {"tokenreviews", "subjectaccessreviews"}]
+if name == "flops-measure-endpoint":
+    for group_name, resource in (("authentication.k8s.io", "tokenreviews"),
+                                 ("authorization.k8s.io", "subjectaccessreviews")):
+        check({"apiGroups": [group_name], "resources": [resource], "verbs": ["create"]} in agent_rules,
+              f"endpoint enabled: agent ClusterRole lacks create on {resource}: {agent_rules}")
+    check(len(review_rules) == 2, f"endpoint enabled: review rules {review_rules}")
+else:
+    check(not review_rules, f"{name}: agent may create token or access reviews though the endpoint is off: {review_rules}")
 tenant = one("ClusterRole", f"{prefix}-tenant")
 aggregated = tenant.get("metadata", {}).get("labels", {}).get("rbac.authorization.k8s.io/aggregate-to-edit") == "true"
 check(aggregated == (name != "minimal"), "tenant aggregation to edit follows rbac.tenant.aggregateToEdit")
@@ -253,15 +284,65 @@ if name == "monitoring-on":
             check({"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"} in endpoint.get("relabelings", []),
                   "agent ServiceMonitor must copy the node name into `node`")
     check(len(rules) == 1, "one PrometheusRule")
-    with open(os.path.join(os.environ["ZHISUAN_SOURCE_DIR"], "charts/zhisuan/files/alerts.yaml")) as f:
-        check(rules and rules[0]["spec"] == yaml.safe_load(f), "PrometheusRule spec differs from files/alerts.yaml")
-    check(len(dashboards) == 3, f"{len(dashboards)} dashboard ConfigMaps, want 3")
+    # The alerts, then the accounting recording rules (monitoring.prometheusRule.recordingRules,
+    # on by default), each group verbatim from its file.
+    files_dir = os.path.join(os.environ["ZHISUAN_SOURCE_DIR"], "charts/zhisuan/files")
+    with open(os.path.join(files_dir, "alerts.yaml")) as f, \
+            open(os.path.join(files_dir, "recording_rules.yaml")) as g:
+        want_groups = yaml.safe_load(f)["groups"] + yaml.safe_load(g)["groups"]
+    check(rules and rules[0]["spec"] == {"groups": want_groups},
+          "PrometheusRule spec differs from files/alerts.yaml + files/recording_rules.yaml")
+    group_names = [grp["name"] for grp in (rules[0]["spec"].get("groups", []) if rules else [])]
+    check(len(group_names) == len(set(group_names)), f"PrometheusRule group names repeat: {group_names}")
+    check(len(dashboards) == 4, f"{len(dashboards)} dashboard ConfigMaps, want 4")
+    check(any(d["metadata"]["name"].endswith("-dashboard-tenant-usage") for d in dashboards),
+          "no tenant-usage dashboard ConfigMap")
     for d in dashboards:
         check(d["metadata"]["labels"].get("grafana_dashboard") == "1", "dashboard sidecar label")
         for key, text in d["data"].items():
             check(json.loads(text).get("schemaVersion") == 39, f"{key} is not a schemaVersion 39 dashboard")
 else:
     check(not monitors and not rules and not dashboards, "monitoring objects rendered though disabled")
+
+# The post-delete cleanup (cleanupOnUninstall.enabled, on in every values set here): a hook Job
+# running the controller image restricted like the controller, its own ServiceAccount and
+# least-privilege RBAC, all hooks that Helm deletes once the Job succeeded, the RBAC before the Job.
+hook_objects = [o for o in objects if o["metadata"].get("annotations", {}).get("helm.sh/hook")]
+check({(o["kind"], o["metadata"]["name"]) for o in hook_objects} ==
+      {(kind, f"{prefix}-uninstall-cleanup") for kind in
+       ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Job")},
+      f"hook objects: {[(o['kind'], o['metadata']['name']) for o in hook_objects]}")
+for o in hook_objects:
+    a = o["metadata"]["annotations"]
+    check(a["helm.sh/hook"] == "post-delete", f"{o['kind']} hook {a['helm.sh/hook']}")
+    check(a.get("helm.sh/hook-delete-policy") == "before-hook-creation,hook-succeeded",
+          f"{o['kind']} {o['metadata']['name']}: hook-delete-policy {a.get('helm.sh/hook-delete-policy')}")
+    check(int(a.get("helm.sh/hook-weight", "0")) < 0 if o["kind"] != "Job" else
+          a.get("helm.sh/hook-weight") == "0", f"{o['kind']}: hook weight {a.get('helm.sh/hook-weight')}")
+cleanup_job = one("Job", f"{prefix}-uninstall-cleanup")
+cleanup_pod = cleanup_job.get("spec", {}).get("template", {}).get("spec", {})
+cleanup = (cleanup_pod.get("containers") or [{}])[0]
+check(cleanup_pod.get("serviceAccountName") == f"{prefix}-uninstall-cleanup", "cleanup Job's ServiceAccount")
+controller_pod = deploy.get("spec", {}).get("template", {}).get("spec", {})
+controller_container = (controller_pod.get("containers") or [{}])[0]
+check(cleanup.get("image") == controller_container.get("image"), "cleanup Job runs the controller image")
+check(cleanup.get("securityContext") == controller_container.get("securityContext") and
+      cleanup_pod.get("securityContext") == controller_pod.get("securityContext"),
+      f"cleanup Job's securityContext differs from the controller's: {cleanup.get('securityContext')}")
+cleanup_args = cleanup.get("args", [])
+check("--uninstall-cleanup" in cleanup_args and f"--uninstall-pod-namespace={ns}" in cleanup_args and
+      any(a.startswith("--uninstall-pod-selector=") and f"app.kubernetes.io/instance=zhisuan" in a and
+          "app.kubernetes.io/component in (agent,controller)" in a for a in cleanup_args),
+      f"cleanup Job args: {cleanup_args}")
+check(f"--leader-election-id={lease_id}" in cleanup_args, f"cleanup deletes another Lease than {lease_id}")
+cleanup_rules = sorted((tuple(r.get("apiGroups", [])), tuple(r.get("resources", [])), tuple(r.get("verbs", [])))
+                       for k in ("ClusterRole", "Role") for r in one(k, f"{prefix}-uninstall-cleanup").get("rules", []))
+check(cleanup_rules == sorted([(("",), ("nodes",), ("get", "list", "patch")),
+                               (("zhisuan.io",), ("computenodes",), ("list", "delete")),
+                               (("zhisuan.io",), ("computepools",), ("get", "list", "patch")),
+                               (("",), ("pods",), ("list",)),
+                               (("coordination.k8s.io",), ("leases",), ("delete",))]),
+      f"cleanup RBAC is not the least the cleanup needs: {cleanup_rules}")
 
 for e in errors:
     print(f"  {name}: {e}")

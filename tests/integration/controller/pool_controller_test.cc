@@ -157,6 +157,40 @@ class PoolControllerTest : public ::testing::Test {
     return "";
   }
 
+  // The effect of `node`'s zhisuan.io/pool taint, "" when it has none.
+  std::string PoolTaintEffect(const std::string& node) {
+    auto object = api_->Get(kube::kNodes, "", node);
+    if (!object.ok()) return "";
+    for (const auto& taint : object->value("/spec/taints"_json_pointer, Json::array())) {
+      if (taint.value("key", "") == "zhisuan.io/pool") return taint.value("effect", "");
+    }
+    return "";
+  }
+
+  // A pod of `ns` bound to `node` (spec.nodeName: the scheduler never sees it), reported Running
+  // as a kubelet would: a Pending pod may be evicted whatever its PodDisruptionBudget says.
+  void CreateRunningPod(const std::string& ns, const std::string& name, const std::string& node,
+                        const std::string& app) {
+    // No kube-controller-manager here to give the namespace its default ServiceAccount, which
+    // pod admission looks up.
+    auto account = api_->Create(
+        kube::ResourceType{"", "v1", "serviceaccounts", "ServiceAccount", true}, ns,
+        {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "default"}}}});
+    ASSERT_TRUE(account.ok() || kube::IsAlreadyExists(account.status())) << account.status();
+    auto created = api_->Create(
+        kube::kPods, ns,
+        {{"apiVersion", "v1"},
+         {"kind", "Pod"},
+         {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"app", app}}}}},
+         {"spec",
+          {{"nodeName", node},
+           {"containers", Json::array({{{"name", "c"}, {"image", "registry.example/x:1"}}})}}}});
+    ASSERT_TRUE(created.ok()) << created.status();
+    auto running = api_->Patch(kube::kPods, ns, name, kube::PatchType::kMerge,
+                               {{"status", {{"phase", "Running"}}}}, {"", false, "status"});
+    ASSERT_TRUE(running.ok()) << running.status();
+  }
+
   // Nodes of `suite` labelled for `binding`, sorted.
   std::vector<std::string> BoundNodes(const std::string& suite, const std::string& binding) {
     std::vector<std::string> names;
@@ -169,9 +203,9 @@ class PoolControllerTest : public ::testing::Test {
       // Label and taint always travel together.
       bool tainted = false;
       for (const auto& taint : node.value("/spec/taints"_json_pointer, Json::array())) {
-        tainted = tainted || (taint.value("key", "") == "zhisuan.io/pool" &&
-                              taint.value("value", "") == binding &&
-                              taint.value("effect", "") == "NoSchedule");
+        tainted = tainted ||
+                  (taint.value("key", "") == "zhisuan.io/pool" &&
+                   taint.value("value", "") == binding && taint.value("effect", "") == "NoExecute");
       }
       EXPECT_TRUE(tainted) << names.back() << " is labelled without the taint";
     }
@@ -436,6 +470,94 @@ TEST_F(PoolControllerTest, ALeaderWhoseLeaseIsTakenOverWritesNothingMore) {
   EXPECT_EQ(holder->value("/spec/holderIdentity"_json_pointer, std::string()), "usurper");
   // Past its renew deadline it stepped down, and losing leadership exits the process.
   EXPECT_EQ(controller.Stop(), 1);
+}
+
+// Issue 17: a node is the pool's only once the pods of other namespaces have left it. Binding it
+// puts the NoSchedule pool taint on and evicts them (the eviction API, so PodDisruptionBudgets
+// hold); the pool counts the node, and the taint becomes NoExecute, once they are gone, or, when a
+// PDB refuses, once --drain-timeout has passed.
+TEST_F(PoolControllerTest, DrainsAForeignPodBeforeCountingTheNode) {
+  CreateNamespace("drain");
+  CreateNamespace("intruder");
+  CreateMachine("drain-n1", "drain", "z1", 1.0);
+  CreateMachine("drain-n2", "drain2", "z1", 1.0);
+  // On the nodes before any pool binds them; drain-n2's pod is guarded by a PDB that allows no
+  // disruption (on this control plane no disruption controller ever processes it, which the
+  // eviction API also answers with 429).
+  CreateRunningPod("intruder", "web", "drain-n1", "web");
+  CreateRunningPod("intruder", "guarded", "drain-n2", "guarded");
+  CreateRunningPod("drain", "own", "drain-n1", "own");  // the pool's own namespace stays
+  const kube::ResourceType pdbs{"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget",
+                                true};
+  ASSERT_TRUE(api_->Create(pdbs, "intruder",
+                           {{"apiVersion", "policy/v1"},
+                            {"kind", "PodDisruptionBudget"},
+                            {"metadata", {{"name", "guarded"}, {"namespace", "intruder"}}},
+                            {"spec",
+                             {{"maxUnavailable", 0},
+                              {"selector", {{"matchLabels", {{"app", "guarded"}}}}}}}})
+                  .ok());
+
+  ControllerProcess controller("drain", {"--leader-election-id=drain", "--drain-timeout=25s"});
+  controller.Start();
+  CreatePool("drain", "p",
+             {{"capacity", {{"accelerators", 8}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "drain"}}}}}});
+
+  // Bound, tainted NoSchedule, the foreign pod evicted and the node not counted yet.
+  ASSERT_TRUE(Eventually([&] {
+    auto web = api_->Get(kube::kPods, "intruder", "web");
+    return web.ok() && (*web)["metadata"].contains("deletionTimestamp");
+  })) << Pool("drain", "p").dump(2);
+  EXPECT_EQ(PoolTaintEffect("drain-n1"), "NoSchedule");
+  Json pool = Pool("drain", "p");
+  EXPECT_EQ(Condition(pool, "CapacitySatisfied", "reason"), "Draining") << pool.dump(2);
+  EXPECT_THAT(Condition(pool, "CapacitySatisfied", "message"), HasSubstr("intruder/web"));
+  EXPECT_EQ(pool["status"].value("nodes", Json::array()), Json::array());
+  auto own = api_->Get(kube::kPods, "drain", "own");
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_FALSE((*own)["metadata"].contains("deletionTimestamp"));
+  // The tenant's toleration is for the NoExecute taint only: none of its pods land meanwhile.
+  EXPECT_EQ(pool["status"]["scheduling"]["tolerations"][0]["effect"], "NoExecute");
+
+  // No kubelet here: the evicted pod stays Terminating until something deletes it with grace 0,
+  // as the kubelet does once the container has stopped.
+  auto deleted = SharedControlPlane().Kubectl(
+      {"-n", "intruder", "delete", "pod", "web", "--grace-period=0", "--force"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  ASSERT_TRUE(Eventually([&] {
+    return Condition(Pool("drain", "p"), "Ready", "status") == "True";
+  })) << Pool("drain", "p").dump(2);
+  EXPECT_EQ(Pool("drain", "p")["status"]["nodes"], Json::array({"drain-n1"}));
+  EXPECT_EQ(PoolTaintEffect("drain-n1"), "NoExecute");
+  EXPECT_EQ(BoundNodes("drain", "drain.p"), std::vector<std::string>{"drain-n1"});
+
+  // The PDB refuses: drain-n2 stays out of the count until the drain timeout.
+  const auto started = std::chrono::steady_clock::now();
+  CreatePool("drain", "q",
+             {{"capacity", {{"accelerators", 8}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "drain2"}}}}}});
+  ASSERT_TRUE(Eventually([&] {
+    return Condition(Pool("drain", "q"), "CapacitySatisfied", "reason") == "Draining";
+  })) << Pool("drain", "q").dump(2);
+  EXPECT_EQ(PoolTaintEffect("drain-n2"), "NoSchedule");
+  while (std::chrono::steady_clock::now() - started < std::chrono::seconds(15)) {
+    pool = Pool("drain", "q");
+    ASSERT_EQ(Condition(pool, "CapacitySatisfied", "reason"), "Draining") << pool.dump(2);
+    ASSERT_EQ(pool["status"].value("nodes", Json::array()), Json::array());
+    auto guarded = api_->Get(kube::kPods, "intruder", "guarded");
+    ASSERT_TRUE(guarded.ok()) << guarded.status();
+    ASSERT_FALSE((*guarded)["metadata"].contains("deletionTimestamp"));  // the PDB held
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  // Past the timeout the NoExecute taint goes on (the taint manager, absent here, would delete
+  // the pod) and the node counts.
+  ASSERT_TRUE(Eventually([&] { return Condition(Pool("drain", "q"), "Ready", "status") == "True"; },
+                         std::chrono::seconds(40)))
+      << Pool("drain", "q").dump(2);
+  EXPECT_EQ(PoolTaintEffect("drain-n2"), "NoExecute");
+  EXPECT_EQ(Pool("drain", "q")["status"]["nodes"], Json::array({"drain-n2"}));
+  EXPECT_EQ(controller.Stop(), 0);
 }
 
 TEST(ControllerFlags, BadFlagsExitNonZeroNamingTheFlag) {

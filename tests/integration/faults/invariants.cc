@@ -189,7 +189,9 @@ std::vector<std::string> FindViolations(kube::ApiClient& api, const ExpectedPool
                            " pool taints: ", StrJoin(binding.taints, ", ")));
     }
     if (binding.label) {
-      if (binding.taints.size() != 1 || binding.taints[0] != *binding.label + ":NoSchedule") {
+      // NoSchedule while the node drains, NoExecute once it is the pool's (issue 17).
+      if (binding.taints.size() != 1 || (binding.taints[0] != *binding.label + ":NoExecute" &&
+                                         binding.taints[0] != *binding.label + ":NoSchedule")) {
         out.push_back(StrCat("node ", name, " is labelled for ", *binding.label,
                              " but its pool taints are [", StrJoin(binding.taints, ", "), "]"));
       }

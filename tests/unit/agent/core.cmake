@@ -18,5 +18,10 @@ zhisuan_test(agent_config_test
   SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/agent_config_test.cc LIBS zhisuan_agent)
 zhisuan_test(agent_metrics_test
   SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/metrics_test.cc
-          ${ZHISUAN_AGENT_CORE_TEST_DIR}/http_server_test.cc
   LIBS zhisuan_agent zhisuan_loopback_http)
+# POST /flops/measure (TokenReview, SubjectAccessReview, rate limit) and the probe gate (busy,
+# allocated to a pod per an in-process fake of the kubelet's pod-resources gRPC service).
+zhisuan_test(agent_flops_guard_test
+  SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/flops_measure_endpoint_test.cc
+          ${ZHISUAN_AGENT_CORE_TEST_DIR}/probe_gate_test.cc
+  LIBS zhisuan_agent)

@@ -67,7 +67,11 @@ TEST(MeasuredFlopsSchedulerTest, BusyDeviceIsSkippedAndKeepsItsPreviousMeasureme
   std::vector<FlopsProbePtr> probes;
   probes.push_back(std::make_unique<ScriptedProbe>(std::vector<std::string>{"a", "b"}, 10, &runs));
   MeasuredFlopsScheduler scheduler(
-      std::move(probes), [&](std::string_view target) { return target == "b" && b_busy.load(); },
+      std::move(probes),
+      [&](std::string_view target) -> std::optional<std::string> {
+        if (target == "b" && b_busy.load()) return "device busy";
+        return std::nullopt;
+      },
       std::make_shared<FakeClock>());
   scheduler.RunOnce();
   b_busy = true;
@@ -84,7 +88,8 @@ TEST(MeasuredFlopsSchedulerTest, BusyDeviceNeverMeasuredReportsTheSkip) {
   std::vector<FlopsProbePtr> probes;
   probes.push_back(std::make_unique<ScriptedProbe>(std::vector<std::string>{"a"}, 10, &runs));
   MeasuredFlopsScheduler scheduler(
-      std::move(probes), [](std::string_view) { return true; }, std::make_shared<FakeClock>());
+      std::move(probes), [](std::string_view) { return std::optional<std::string>("device busy"); },
+      std::make_shared<FakeClock>());
   scheduler.RunOnce();
   EXPECT_EQ(scheduler.Results().measurements[0].status.code(), StatusCode::kFailedPrecondition);
 }
@@ -126,7 +131,11 @@ TEST(MeasuredFlopsSchedulerTest, DeviceBusyAtStartIsRetriedUntilMeasured) {
   std::vector<FlopsProbePtr> probes;
   probes.push_back(std::make_unique<ScriptedProbe>(std::vector<std::string>{"gpu"}, 10, &runs));
   MeasuredFlopsScheduler scheduler(
-      std::move(probes), [&](std::string_view) { return busy.load(); },
+      std::move(probes),
+      [&](std::string_view) -> std::optional<std::string> {
+        if (busy.load()) return "device busy";
+        return std::nullopt;
+      },
       std::make_shared<FakeClock>(), std::chrono::milliseconds(5));
   scheduler.Start(/*measure_now=*/true);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -118,7 +118,7 @@ TEST_F(MetricsTest, NotReadyBeforeDiscoveryThenReadyWithPeaksHealthAndProfile) {
   EXPECT_TRUE(state->devices[0].health.healthy);
   EXPECT_EQ(state->energy_profile.source, "hydro");
   EXPECT_EQ(state->errors_total.at("discovery"), 1u);  // the NVML backend failed
-  EXPECT_DOUBLE_EQ(state->AcceleratorPowerWatts(), 700);
+  EXPECT_DOUBLE_EQ(state->AcceleratorPowerWatts().value_or(-1), 700);
   EXPECT_DOUBLE_EQ(state->AcceleratorPeakTotal()[static_cast<size_t>(Precision::kBf16)],
                    2 * 989.4e12);
 }
@@ -144,7 +144,9 @@ TEST_F(MetricsTest, ScrapeExportsTelemetryFlopsHealthEnergyAndSelfMetrics) {
                R"(zhisuan_node_peak_flops{kind="accelerator",precision="bf16"} 1978800000000000)"),
            std::string(R"(zhisuan_node_peak_flops{kind="cpu",precision="fp32"} 256000000000)"),
            std::string(R"(zhisuan_node_accelerators{health="healthy"} 2)"),
-           std::string(R"(zhisuan_energy_profile_info{source="hydro",zone="cn-sichuan"} 1)"),
+           std::string(R"(zhisuan_energy_profile_info{source="hydro",zone="cn-sichuan",basis="",)"
+                       R"(emission_factor_type=""} 1)"),
+           std::string("zhisuan_energy_feed_expired 0"),
            std::string("zhisuan_energy_carbon_intensity_grams_per_joule 0.0001"),
            std::string("zhisuan_energy_carbon_free_ratio 0.9"),
            std::string("zhisuan_energy_carbon_known 1"),
@@ -195,10 +197,11 @@ TEST_F(MetricsTest, HealthEventsFromBackendsReachTheSnapshotOnTheNextTick) {
 TEST_F(MetricsTest, NamesArePrefixedCountersEndInTotalAndLabelsAreBounded) {
   sampler_->Discover();
   const std::set<std::string> allowed_labels = {
-      "uuid",   "index",  "vendor",     "product",      "precision", "method",
-      "kernel", "reason", "collector",  "component",    "backend",   "probe",
-      "kind",   "health", "pci_bus_id", "architecture", "numa_node", "source",
-      "zone",   "model",  "vendor_id",  "version"};
+      "uuid",         "index",  "vendor",     "product",      "precision", "method",
+      "kernel",       "reason", "collector",  "component",    "backend",   "probe",
+      "kind",         "health", "pci_bus_id", "architecture", "numa_node", "source",
+      "zone",         "model",  "vendor_id",  "version",      "basis",     "emission_factor_type",
+      "energy_source"};
   for (const auto& family : MetricsExposition(store_, MakeDefaultCollectors()).Collect()) {
     EXPECT_TRUE(StartsWith(family.name, "zhisuan_")) << family.name;
     EXPECT_EQ(family.type == prometheus::MetricType::Counter, EndsWith(family.name, "_total"))
@@ -270,6 +273,75 @@ DeviceState DeviceWithPeak(Accelerator accelerator) {
   device.accelerator = std::move(accelerator);
   device.peak = PeakFlopsTable::BuiltIn().ForAccelerator(device.accelerator);
   return device;
+}
+
+// Issue 18: grams are counted per interval from the device counter, at the intensity of each
+// interval, on the sampler's simulated clock.
+TEST_F(MetricsTest, EmissionsCounterAddsEachIntervalsEnergyAtItsIntensity) {
+  sampler_->Discover();  // first reading: nothing to count yet
+  EXPECT_EQ(Scrape().find("zhisuan_device_emissions_grams_total{"), std::string::npos);
+  for (auto& [uuid, telemetry] : backend_.telemetry) *telemetry.energy_joules += 3.6e6;  // 1 kWh
+  clock_->Advance(std::chrono::hours(1));
+  sampler_->SampleOnce();
+  const std::string text = Scrape();
+  // 1 kWh at the profile's 360 g/kWh.
+  EXPECT_NE(text.find(StrCat("zhisuan_device_emissions_grams_total{", kGpu0,
+                             ",energy_source=\"counter\"} 360\n")),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("energy_source=\"integrated_power\""), std::string::npos) << text;
+}
+
+TEST_F(MetricsTest, NodePowerIsAbsentNotZeroWhenADeviceReportsNone) {
+  backend_.telemetry["GPU-00000001"].power_watts.reset();
+  sampler_->Discover();
+  EXPECT_FALSE(store_.Load()->AcceleratorPowerWatts().has_value());
+  const std::string text = Scrape();
+  EXPECT_EQ(text.find("\nzhisuan_node_accelerator_power_watts "), std::string::npos) << text;
+  EXPECT_EQ(text.find("\nzhisuan_node_accelerator_carbon_emissions_grams_per_second "),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(
+      text.find(StrCat("zhisuan_device_power_watts{",
+                       R"(uuid="GPU-00000001",index="1",vendor="nvidia",product="H100-SXM5"})")),
+      std::string::npos);
+}
+
+// Issue 18: past its validity a fed profile's carbon is unknown, exactly as without a profile.
+TEST(EnergyFeedMetricsTest, ExpiredFeedDropsTheFiguresAndSaysSo) {
+  AgentState state;
+  state.energy_profile.source = "grid";
+  state.energy_profile.basis = "location";
+  state.energy_profile.emission_factor_type = "lifecycle";
+  state.energy_profile.timestamp = WallTime(std::chrono::seconds(1'800'000'000));
+  state.energy_feed_valid_until = WallTime(std::chrono::seconds(1'800'007'200));
+  state.energy_feed_expired = true;  // ReadingAt dropped the figures
+  DeviceState gpu;
+  gpu.accelerator = MakeH100(0);
+  gpu.telemetry.power_watts = 350;
+  gpu.emissions_grams[static_cast<size_t>(EnergySource::kCounter)] = 12;
+  state.devices = {gpu};
+  MetricFamilies out;
+  ASSERT_TRUE(MakeEnergyProfileCollector()->Collect(state, out).ok());
+  ASSERT_TRUE(MakeEmissionsCollector()->Collect(state, out).ok());
+  auto value = [&out](std::string_view name) -> std::optional<double> {
+    const prometheus::MetricFamily* family = FamilyNamed(out, name);
+    if (family == nullptr || family->metric.empty()) return std::nullopt;
+    return family->metric[0].gauge.value + family->metric[0].counter.value;
+  };
+  EXPECT_EQ(value("zhisuan_energy_feed_expired"), 1);
+  EXPECT_EQ(value("zhisuan_energy_carbon_known"), 0);
+  EXPECT_EQ(value("zhisuan_energy_feed_valid_until_timestamp_seconds"), 1'800'007'200);
+  EXPECT_EQ(value("zhisuan_energy_feed_timestamp_seconds"), 1'800'000'000);
+  EXPECT_FALSE(value("zhisuan_energy_carbon_intensity_grams_per_joule").has_value());
+  EXPECT_FALSE(value("zhisuan_energy_carbon_free_ratio").has_value());
+  EXPECT_FALSE(value("zhisuan_node_accelerator_carbon_emissions_grams_per_second").has_value());
+  EXPECT_FALSE(value("zhisuan_device_emissions_grams_total").has_value());  // absent while unknown
+  const prometheus::MetricFamily* info = FamilyNamed(out, "zhisuan_energy_profile_info");
+  ASSERT_NE(info, nullptr);
+  ASSERT_EQ(info->metric.size(), 1u);
+  EXPECT_EQ(info->metric[0].label[2].value, "location");
+  EXPECT_EQ(info->metric[0].label[3].value, "lifecycle");
 }
 
 TEST(PeakFlopsCollectorTest, PrecisionsWithoutAFigureHaveNoSeriesAndAreNeverZero) {

@@ -29,6 +29,21 @@ TEST(ControllerConfigTest, DefaultsMatchTheUsage) {
   EXPECT_FALSE(config->print_version);
 }
 
+// Issue 17: how long a drain may take, and whose pods it leaves alone.
+TEST(ControllerConfigTest, DrainFlags) {
+  auto config = ParseControllerFlags({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->planner.drain_timeout, seconds(300));
+  EXPECT_EQ(config->planner.drain_exempt_namespaces, std::set<std::string>{"kube-system"});
+  config = ParseControllerFlags(
+      {"--drain-timeout=90s", "--drain-exempt-namespaces=kube-system,zhisuan-system,,cni"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->planner.drain_timeout, seconds(90));
+  EXPECT_EQ(config->planner.drain_exempt_namespaces,
+            (std::set<std::string>{"cni", "kube-system", "zhisuan-system"}));
+  EXPECT_FALSE(ParseControllerFlags({"--drain-timeout=soon"}).ok());
+}
+
 TEST(ControllerConfigTest, PodNamespaceIsTheLeaseNamespaceUnlessAFlagSaysOtherwise) {
   EXPECT_EQ(ParseControllerFlags({}, "tenant-a")->lease_namespace, "tenant-a");
   EXPECT_EQ(ParseControllerFlags({"--leader-election-namespace=ops"}, "tenant-a")->lease_namespace,

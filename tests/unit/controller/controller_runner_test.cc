@@ -303,7 +303,7 @@ TEST(MetricsEndpointTest, HealthAnswersAtOnceReadinessOnlyOnceMarked) {
   ASSERT_GT(port, 0);
   EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/healthz").status, 200);
   EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/metrics").status, 200);
-  EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/readyz").status, 404);
+  EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/readyz").status, 503);
   (*endpoint)->MarkReady();
   EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/readyz").status, 200);
 }

@@ -69,8 +69,13 @@ class PlanExecutorTest : public ::testing::Test {
   }
 
   ClusterSnapshot Snapshot() {
-    return SnapshotFromObjects(api_->Objects(api::kComputePools), api_->Objects(kube::kNodes),
-                               api_->Objects(api::kComputeNodes));
+    ClusterSnapshot snapshot =
+        SnapshotFromObjects(api_->Objects(api::kComputePools), api_->Objects(kube::kNodes),
+                            api_->Objects(api::kComputeNodes));
+    for (const Json& object : api_->Objects(kube::kPods)) {
+      if (auto pod = PodInfoFromJson(object); pod.ok()) snapshot.pods.push_back(*pod);
+    }
+    return snapshot;
   }
   PoolPlan Plan() { return PlanPools(Snapshot(), fixtures::T0(), PlannerConfig{}); }
   Json Node(std::string_view name) { return *api_->Peek(kube::kNodes, "", name); }
@@ -83,6 +88,57 @@ class PlanExecutorTest : public ::testing::Test {
   PlanExecutor executor_{api_, &events_};
 };
 
+Json PodObject(std::string ns, std::string name, std::string node) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", {{"namespace", ns}, {"name", name}}},
+          {"spec", {{"nodeName", node}}},
+          {"status", {{"phase", "Running"}}}};
+}
+
+// Issue 17: the pods of other namespaces on a node the plan binds are evicted, through the
+// eviction API, after the node write; a 429 (a PodDisruptionBudget) is expected, not a failure.
+TEST_F(PlanExecutorTest, EvictsForeignPodsAfterTheNodeWrite) {
+  ASSERT_TRUE(api_->Create(kube::kPods, "other", PodObject("other", "web", "n1")).ok());
+  ASSERT_TRUE(api_->Create(kube::kPods, "other", PodObject("other", "db", "n1")).ok());
+  ASSERT_TRUE(api_->Create(api::kComputePools, "team-a", PoolObject("team-a", "train", 8)).ok());
+  api_->InjectError(FakeApiClient::Verb::kCreate, ResourceExhaustedError("Cannot evict pod"), 1,
+                    "pods/eviction");
+  const PoolPlan plan = Plan();
+  ASSERT_EQ(plan.evictions.size(), 2u);
+  ExecutionResult result = executor_.Execute(plan);
+  EXPECT_TRUE(result.Complete()) << result.first_error;
+  EXPECT_EQ(result.evictions, 1);
+  EXPECT_EQ(result.evictions_refused, 1);
+  // The node first, tainted NoSchedule while it drains; then the evictions.
+  std::vector<std::string> order;
+  for (const auto& request : api_->Requests()) {
+    if (request.verb == FakeApiClient::Verb::kPatch && request.resource == "nodes") {
+      order.push_back("node " + request.name);
+    }
+    if (request.resource == "pods/eviction") {
+      order.push_back("evict " + request.name);
+      EXPECT_EQ(request.body, EvictionBody(plan.evictions[order.size() == 2 ? 0 : 1]));
+    }
+  }
+  EXPECT_THAT(order, ElementsAre("node n1", "evict db", "evict web"));
+  EXPECT_EQ(Node("n1")["spec"]["taints"][1]["effect"], "NoSchedule");
+  EXPECT_EQ(api_->Objects(kube::kPods).size(), 1u);  // the refused one is still there
+  const Json pool = Pool("team-a", "train");
+  EXPECT_TRUE(pool["metadata"]["annotations"].contains(std::string(kDrainingSinceAnnotation)));
+  EXPECT_EQ(pool["status"]["conditions"].size(), 4u);
+
+  // Tried again, granted: the node counts and the taint becomes NoExecute.
+  result = executor_.Execute(Plan());
+  EXPECT_EQ(result.evictions, 1);
+  EXPECT_THAT(api_->Objects(kube::kPods), IsEmpty());
+  result = executor_.Execute(Plan());
+  EXPECT_TRUE(result.Complete()) << result.first_error;
+  EXPECT_EQ(Node("n1")["spec"]["taints"][1]["effect"], "NoExecute");
+  EXPECT_EQ(Pool("team-a", "train")["status"]["nodes"], Json::array({"n1"}));
+  EXPECT_TRUE(Plan().Empty());
+}
+
 TEST_F(PlanExecutorTest, BindsWritesStatusAndConvergesToAnEmptyPlan) {
   ASSERT_TRUE(api_->Create(api::kComputePools, "team-a", PoolObject("team-a", "train", 16)).ok());
   ExecutionResult result = executor_.Execute(Plan());
@@ -94,7 +150,7 @@ TEST_F(PlanExecutorTest, BindsWritesStatusAndConvergesToAnEmptyPlan) {
   EXPECT_EQ(n1["metadata"]["labels"]["zhisuan.io/pool"], "team-a.train");
   EXPECT_EQ(n1["spec"]["taints"], Json::parse(R"([{"key": "gpu", "effect": "NoSchedule"},
                             {"key": "zhisuan.io/pool", "value": "team-a.train",
-                             "effect": "NoSchedule"}])"));
+                             "effect": "NoExecute"}])"));
   EXPECT_FALSE(Node("n3")["metadata"]["labels"].contains("zhisuan.io/pool"));
 
   const Json pool = Pool("team-a", "train");

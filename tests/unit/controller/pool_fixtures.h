@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/quantity.h"
+#include "common/strings.h"
 #include "controller/reconcile/pool_planner.h"
 #include "tests/unit/controller/reconcile/test_snapshots.h"
 
@@ -61,7 +62,7 @@ class NodeBuilder {
     const std::string binding =
         api::PoolBindingValue(pool_key.substr(0, slash), pool_key.substr(slash + 1));
     Label(std::string(api::kPoolLabel), binding);
-    return Taint(std::string(api::kPoolTaintKey), binding);
+    return Taint(std::string(api::kPoolTaintKey), binding, "NoExecute");
   }
   NodeInfo Obj() const { return node_; }
 
@@ -211,6 +212,42 @@ inline Machine H100Node(std::string name, std::string zone, double carbon_free =
       MakeComputeNode(name).Accelerators(8, "H100-SXM5", "989.4T").CarbonFree(carbon_free).Obj()};
 }
 
+// MakePod("ns/name").On("n1").DaemonSet().Obj()
+class PodBuilder {
+ public:
+  explicit PodBuilder(std::string_view key) {
+    const auto slash = key.find('/');
+    pod_.pod_namespace = std::string(key.substr(0, slash));
+    pod_.name = std::string(key.substr(slash + 1));
+    pod_.uid = StrCat("uid-", pod_.pod_namespace, "-", pod_.name);
+  }
+  PodBuilder& On(std::string_view node) {
+    pod_.node = std::string(node);
+    return *this;
+  }
+  PodBuilder& DaemonSet() {
+    pod_.daemon_set = true;
+    return *this;
+  }
+  PodBuilder& Mirror() {
+    pod_.mirror = true;
+    return *this;
+  }
+  PodBuilder& Terminating() {
+    pod_.terminating = true;
+    return *this;
+  }
+  PodBuilder& Finished() {
+    pod_.finished = true;
+    return *this;
+  }
+  PodInfo Obj() const { return pod_; }
+
+ private:
+  PodInfo pod_;
+};
+inline PodBuilder MakePod(std::string_view key) { return PodBuilder(key); }
+
 class SnapshotBuilder {
  public:
   SnapshotBuilder& Add(Machine machine) {
@@ -227,6 +264,10 @@ class SnapshotBuilder {
   }
   SnapshotBuilder& AddNodeOnly(NodeInfo node) {
     snapshot_.nodes.push_back(std::move(node));
+    return *this;
+  }
+  SnapshotBuilder& Add(PodInfo pod) {
+    snapshot_.pods.push_back(std::move(pod));
     return *this;
   }
   ClusterSnapshot Obj() const { return snapshot_; }

@@ -121,7 +121,7 @@ TEST(PlanPools, SatisfiedPoolBindsFewestNodesAndReportsStatus) {
   EXPECT_EQ(change.from_binding, "");
   EXPECT_EQ(change.to_binding, "team-a.train");
   EXPECT_EQ(change.to_pool, "team-a/train");
-  EXPECT_THAT(change.taints, ElementsAre(Taint{"zhisuan.io/pool", "team-a.train", "NoSchedule"}));
+  EXPECT_THAT(change.taints, ElementsAre(Taint{"zhisuan.io/pool", "team-a.train", "NoExecute"}));
 
   const PoolChange pool = ChangeFor(plan, "team-a/train");
   EXPECT_TRUE(pool.AddsFinalizer());
@@ -137,7 +137,7 @@ TEST(PlanPools, SatisfiedPoolBindsFewestNodesAndReportsStatus) {
             (std::map<std::string, std::string>{{"zhisuan.io/pool", "team-a.train"}}));
   EXPECT_THAT(
       status.scheduling_tolerations,
-      ElementsAre(api::Toleration{"zhisuan.io/pool", "Equal", "team-a.train", "NoSchedule"}));
+      ElementsAre(api::Toleration{"zhisuan.io/pool", "Equal", "team-a.train", "NoExecute"}));
   for (std::string_view type :
        {api::kConditionReady, api::kConditionCapacitySatisfied, api::kConditionCarbonCompliant,
         api::kConditionAcceleratorsHealthy}) {
@@ -429,7 +429,7 @@ TEST(PlanPools, RepairsHalfBoundMemberByAddingItsTaint) {
   EXPECT_EQ(plan.node_changes[0].to_binding, "t.p");
   EXPECT_THAT(
       plan.node_changes[0].taints,
-      ElementsAre(Taint{"gpu", "x", "NoSchedule"}, Taint{"zhisuan.io/pool", "t.p", "NoSchedule"}));
+      ElementsAre(Taint{"gpu", "x", "NoSchedule"}, Taint{"zhisuan.io/pool", "t.p", "NoExecute"}));
 }
 
 TEST(PlanPools, ReplacesNotReadyMemberAfterHealthGrace) {

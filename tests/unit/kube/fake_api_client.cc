@@ -383,6 +383,25 @@ StatusOr<Json> FakeApiClient::Create(const ResourceType& type, std::string_view 
   return CreateLocked(type, type.namespaced ? ns : "", object);
 }
 
+StatusOr<Json> FakeApiClient::CreateSubresource(const ResourceType& type, std::string_view ns,
+                                                std::string_view name, std::string_view subresource,
+                                                const Json& object) {
+  ZHISUAN_RETURN_IF_ERROR(BeginCall({Verb::kCreate,
+                                     StrCat(ResourceName(type), "/", subresource),
+                                     std::string(ns),
+                                     std::string(name),
+                                     {},
+                                     object}));
+  if (subresource != "eviction") {
+    return UnimplementedError(StrCat("the fake does not serve ", subresource));
+  }
+  DeleteOptions options;
+  options.precondition_uid =
+      object.value("/deleteOptions/preconditions/uid"_json_pointer, std::string());
+  ZHISUAN_RETURN_IF_ERROR(Delete(type, ns, name, options));
+  return Json{{"kind", "Status"}, {"status", "Success"}};
+}
+
 // Stores `updated` in place of `existing`: bumps resourceVersion (and generation when the spec
 // changed), completes a pending deletion once the finalizers are gone, and publishes the change.
 StatusOr<Json> FakeApiClient::StoreUpdate(const ResourceType& type, Json updated,

@@ -58,6 +58,12 @@ class FakeApiClient final : public ApiClient {
   StatusOr<ObjectList> List(const ResourceType& type, std::string_view ns,
                             const ListOptions& options) override;
   StatusOr<Json> Create(const ResourceType& type, std::string_view ns, const Json& object) override;
+  // Only "eviction" (recorded as a create of "pods/eviction"): deletes the object, honouring the
+  // uid precondition in the Eviction's deleteOptions. PodDisruptionBudgets are not modelled; a
+  // test injects the 429 (InjectError(kCreate, ..., "pods/eviction")).
+  StatusOr<Json> CreateSubresource(const ResourceType& type, std::string_view ns,
+                                   std::string_view name, std::string_view subresource,
+                                   const Json& object) override;
   StatusOr<Json> Update(const ResourceType& type, const Json& object) override;
   StatusOr<Json> UpdateStatus(const ResourceType& type, const Json& object) override;
   Status Delete(const ResourceType& type, std::string_view ns, std::string_view name,

@@ -38,7 +38,10 @@ TEST(CudaMmaProbeLibraryTest, MeasuresEveryDeviceThroughTheDriverApi) {
 
 TEST(CudaMmaProbeLibraryTest, LeavesBusyDevicesAlone) {
   auto measured = MakeCudaMmaProbe(FakeLibcuda(), std::chrono::milliseconds(10))
-                      ->Measure([](std::string_view bus_id) { return bus_id == "0000:2a:00.0"; });
+                      ->Measure([](std::string_view bus_id) -> std::optional<std::string> {
+                        if (bus_id == "0000:2a:00.0") return "device busy";
+                        return std::nullopt;
+                      });
   ASSERT_TRUE(measured.ok()) << measured.status();
   ASSERT_EQ(measured->size(), 8u);
   EXPECT_EQ((*measured)[1].target, "0000:2a:00.0");

@@ -119,6 +119,32 @@ TEST(ComputeNodeStatusTest, UnknownCarbonIsLeftOutAndCarbonKnownSaysWhy) {
               ::testing::StartsWith("no carbon-free ratio configured"));
 }
 
+// Issue 18: a feed past its validity is treated as no profile: no figures, CarbonKnown False with
+// reason FeedExpired, and the expiry in the message.
+TEST(ComputeNodeStatusTest, ExpiredFeedLeavesTheCarbonOutWithReasonFeedExpired) {
+  AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  EnergyProfile fed;
+  fed.zone = "de";
+  fed.carbon_intensity_grams_per_kwh = 302;
+  fed.carbon_free_ratio = 0.6;
+  fed.timestamp = WallTime(std::chrono::seconds(1'800'000'000));
+  const EnergyProfileReading reading =
+      ReadingAt(fed, WallTime(std::chrono::seconds(1'800'007'200)), std::chrono::hours(2));
+  ASSERT_TRUE(reading.expired);
+  state.energy_profile = reading.profile;
+  state.energy_feed_valid_until = reading.valid_until;
+  state.energy_feed_expired = reading.expired;
+  const api::ComputeNodeStatus status = BuildComputeNodeStatus(state, nullptr, kNow);
+  EXPECT_FALSE(status.energy.carbon_intensity.has_value());
+  EXPECT_FALSE(status.energy.carbon_free_ratio.has_value());
+  EXPECT_EQ(status.energy.zone, "de");
+  const api::Condition* carbon = api::FindCondition(status.conditions, "CarbonKnown");
+  ASSERT_NE(carbon, nullptr);
+  EXPECT_EQ(carbon->status, "False");
+  EXPECT_EQ(carbon->reason, "FeedExpired");
+  EXPECT_THAT(carbon->message, ::testing::HasSubstr("2027-01-15T10:00:00Z"));
+}
+
 // A Node as the server returns it after the agent applied `labels`, with managedFields.
 Json NodeWithAppliedLabels(const NodeLabels& labels, const std::string& manager) {
   Json fields = Json::object();

@@ -163,20 +163,31 @@ TEST(Place, ShortfallDependsOnAllocationAndHistory) {
 TEST(DesiredTaints, OnePoolTaintForTheBindingAndOthersKept) {
   const std::string key(api::kPoolTaintKey);
   const std::vector<Taint> stale = {{"gpu", "x", "NoExecute"}, {key, "old", "NoSchedule"}};
-  EXPECT_FALSE(TaintsAsWanted(stale, "new"));
-  const std::vector<Taint> wanted = DesiredTaints(stale, "new");
-  EXPECT_THAT(wanted, ElementsAre(Taint{"gpu", "x", "NoExecute"}, Taint{key, "new", "NoSchedule"}));
-  EXPECT_TRUE(TaintsAsWanted(wanted, "new"));
+  EXPECT_FALSE(TaintsAsWanted(stale, "new", "NoExecute"));
+  const std::vector<Taint> wanted = DesiredTaints(stale, "new", "NoExecute");
+  EXPECT_THAT(wanted, ElementsAre(Taint{"gpu", "x", "NoExecute"}, Taint{key, "new", "NoExecute"}));
+  EXPECT_TRUE(TaintsAsWanted(wanted, "new", "NoExecute"));
 
   // Unbinding removes ours only.
-  EXPECT_THAT(DesiredTaints(wanted, ""), ElementsAre(Taint{"gpu", "x", "NoExecute"}));
-  EXPECT_FALSE(TaintsAsWanted(wanted, ""));
-  EXPECT_TRUE(TaintsAsWanted({{"gpu", "x", "NoExecute"}}, ""));
+  EXPECT_THAT(DesiredTaints(wanted, "", "NoExecute"), ElementsAre(Taint{"gpu", "x", "NoExecute"}));
+  EXPECT_FALSE(TaintsAsWanted(wanted, "", "NoExecute"));
+  EXPECT_TRUE(TaintsAsWanted({{"gpu", "x", "NoExecute"}}, "", "NoExecute"));
 
   // Two of ours, even one right, is one too many.
-  const std::vector<Taint> doubled = {{key, "new", "NoSchedule"}, {key, "new", "NoSchedule"}};
-  EXPECT_FALSE(TaintsAsWanted(doubled, "new"));
-  EXPECT_THAT(DesiredTaints(doubled, "new"), ElementsAre(Taint{key, "new", "NoSchedule"}));
+  const std::vector<Taint> doubled = {{key, "new", "NoExecute"}, {key, "new", "NoExecute"}};
+  EXPECT_FALSE(TaintsAsWanted(doubled, "new", "NoExecute"));
+  EXPECT_THAT(DesiredTaints(doubled, "new", "NoExecute"),
+              ElementsAre(Taint{key, "new", "NoExecute"}));
+}
+
+// Issue 17: a node bound before the pool taint became NoExecute carries the NoSchedule one; the
+// effect is part of what is wanted, so it is replaced (and a draining node goes back to it).
+TEST(DesiredTaints, TheEffectIsReplacedToo) {
+  const std::string key(api::kPoolTaintKey);
+  const std::vector<Taint> old = {{key, "t.p", "NoSchedule"}};
+  EXPECT_TRUE(TaintsAsWanted(old, "t.p", "NoSchedule"));
+  EXPECT_FALSE(TaintsAsWanted(old, "t.p", "NoExecute"));
+  EXPECT_THAT(DesiredTaints(old, "t.p", "NoExecute"), ElementsAre(Taint{key, "t.p", "NoExecute"}));
 }
 
 }  // namespace

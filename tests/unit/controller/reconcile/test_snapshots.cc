@@ -58,12 +58,21 @@ ClusterSnapshot ApplyPlan(ClusterSnapshot snapshot, const PoolPlan& plan) {
       if (change.impaired_since) {
         observation.impaired_since = DecodeImpairedSince(*change.impaired_since);
       }
+      if (change.draining_since) {
+        observation.draining_since = DecodeImpairedSince(*change.draining_since);
+      }
       // Through JSON, as the API server stores it, so tests see what a re-read would.
       if (change.status) {
         observation.pool.status =
             api::ComputePoolStatusFromJson(api::ToJson(*change.status)).value_or(*change.status);
       }
     }
+  }
+  // An eviction the API server accepted: the pod is gone (the tests' kubelet is instant).
+  for (const auto& eviction : plan.evictions) {
+    snapshot.pods.EraseIf([&eviction](const PodInfo& pod) {
+      return pod.pod_namespace == eviction.pod_namespace && pod.name == eviction.name;
+    });
   }
   snapshot.pools.EraseIf([](const PoolObservation& observation) {
     return observation.pool.deleting && observation.pool.finalizers.empty();

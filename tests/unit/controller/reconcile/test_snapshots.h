@@ -19,7 +19,8 @@ ClusterSnapshot SnapshotFromObjects(const std::vector<Json>& pools, const std::v
                                     const std::vector<Json>& compute_nodes);
 
 // Applies a plan to the snapshot it was made from, as the API server would after the executor
-// wrote it (resource versions aside). Tests use it to check that plans converge.
+// wrote it (resource versions aside), with every planned eviction granted and its pod gone. Tests
+// use it to check that plans converge.
 ClusterSnapshot ApplyPlan(ClusterSnapshot snapshot, const PoolPlan& plan);
 
 }  // namespace zhisuan::controller
