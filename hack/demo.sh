@@ -58,6 +58,19 @@ BOX_NODE=zs-box-1 RELEASE=zhisuan SYSTEM_NS=zhisuan-system CONTROLLER_PORT=8080 
 
 say() { printf '[demo] %s\n' "$*"; }
 
+# The body of a port-forward that outlives its pod: KUBECTL NAMESPACE LABELS FIELDS INDEX PORTS.
+# Each round looks up the INDEX-th running pod (sorted by name) matching LABELS and FIELDS, and
+# forwards PORTS (local:remote, local on 127.0.0.1) to it until kubectl exits.
+# shellcheck disable=SC2016 # expanded by the bash -c that runs it
+FORWARD_LOOP='
+  kubectl=$1 namespace=$2 labels=$3 fields=$4 index=$5 ports=$6
+  while :; do
+    pod=$("$kubectl" -n "$namespace" get pods -l "$labels" \
+      --field-selector "status.phase=Running${fields:+,$fields}" -o name | sort | sed -n "${index}p")
+    [[ -n $pod ]] && "$kubectl" -n "$namespace" port-forward --address=127.0.0.1 "$pod" "$ports"
+    sleep 1
+  done'
+
 # start NAME COMMAND...: run detached in its own session, log to DEMO_DIR/logs/NAME.log. setsid
 # does not fork here (a background job of a script is no group leader), so $! is the program
 # itself and its pid is also its session and process group id, which `down` signals as a whole.
@@ -323,23 +336,22 @@ CUDA
   "$kubectl" -n "$SYSTEM_NS" rollout status daemonset/"$RELEASE"-agent --timeout=120s >/dev/null
 
   # Prometheus reaches the in-cluster pods through `kubectl port-forward` (API server, then the
-  # node's egress proxy, then the kubelet), one per pod on a free loopback port.
-  local controller_targets=() pod box_port replica=0
-  for pod in $("$kubectl" -n "$SYSTEM_NS" get pods -o name \
-    -l app.kubernetes.io/name=zhisuan,app.kubernetes.io/component=controller); do
-    replica=$((replica + 1))
+  # node's egress proxy, then the kubelet), one per pod on a free loopback port. kubectl
+  # port-forward exits for good at the first failed connection to the pod (a scrape while the
+  # container restarts, say), so each runs under a loop that finds its pod again and reconnects.
+  local controller_targets=() box_port replica
+  for replica in 1 2; do
     port=$(free_port)
     controller_targets+=("127.0.0.1:$port")
-    start "port-forward-controller-$replica" "$kubectl" -n "$SYSTEM_NS" port-forward \
-      --address=127.0.0.1 "$pod" "$port:$CONTROLLER_PORT"
+    start "port-forward-controller-$replica" bash -c "$FORWARD_LOOP" forward "$kubectl" \
+      "$SYSTEM_NS" "app.kubernetes.io/name=zhisuan,app.kubernetes.io/component=controller" \
+      "" "$replica" "$port:$CONTROLLER_PORT"
   done
-  pod=$("$kubectl" -n "$SYSTEM_NS" get pods -o name \
-    -l app.kubernetes.io/name=zhisuan,app.kubernetes.io/component=agent \
-    --field-selector spec.nodeName="$BOX_NODE")
   box_port=$(free_port)
   targets+=("{targets: [127.0.0.1:$box_port], labels: {node: $BOX_NODE}}")
-  start "port-forward-agent-$BOX_NODE" "$kubectl" -n "$SYSTEM_NS" port-forward \
-    --address=127.0.0.1 "$pod" "$box_port:$AGENT_PORT"
+  start "port-forward-agent-$BOX_NODE" bash -c "$FORWARD_LOOP" forward "$kubectl" "$SYSTEM_NS" \
+    "app.kubernetes.io/name=zhisuan,app.kubernetes.io/component=agent" \
+    "spec.nodeName=$BOX_NODE" 1 "$box_port:$AGENT_PORT"
   for port in "${controller_targets[@]##*:}" "$box_port"; do
     wait_http "http://127.0.0.1:$port/metrics" 30 ||
       { say "port-forward to 127.0.0.1:$port does not serve /metrics (logs/port-forward-*.log)"; return 1; }

@@ -7,7 +7,8 @@
 #   2. every PromQL expression of the chart's alerts and dashboards against the demo's live
 #      Prometheus, which scrapes the real agents and controllers (live_promql_test.py), and a
 #      self-check that a chart copy with a metric nobody exports and an alert that would fire in
-#      the healthy demo fails it;
+#      the healthy demo fails it; then the tenant guide's "Try it on the demo" section, run as
+#      written (a tenant's pool on the real node and a Job that prints the GPUs it was given);
 #   3. `up` on the running demo starts and stops nothing;
 #   4. `down`, timed, leaves no process (by recorded pid, process group or a command line naming
 #      the demo dir) and no listening port behind, `hack/node.sh check-clean` passes on the real
@@ -152,6 +153,30 @@ else
   echo "$out"
   fail "live_promql_test.py failed the planted faults for the wrong reason (output above)"
 fi
+
+# 2b. The tenant guide's "Try it on the demo" section, run as written (its sh blocks, with the
+# printed KUBECONFIG and workload image filled in), then its pool deleted as the guide says.
+python3 - "$ZHISUAN_SOURCE_DIR/docs/tenant-guide.md" >"$work/guide.sh" <<'GUIDE'
+import re, sys
+text = open(sys.argv[1]).read()
+section = text.split("## Try it on the demo", 1)[1].split("\n## ", 1)[0]
+blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+for block in blocks:
+    for line in block.splitlines(keepends=True):
+        if not line.startswith("export KUBECONFIG="):
+            sys.stdout.write(line)
+GUIDE
+sed -i "s|zhisuan.local/workload:<tag>|$workload|" "$work/guide.sh"
+if guide_out=$(PATH="$(dirname "$kubectl"):$PATH" limit 240 bash -euo pipefail "$work/guide.sh" 2>&1) &&
+  [[ $(grep -oE 'GPU-[0-9a-f-]+' <<<"$(grep '^GPUs: ' <<<"$guide_out")" | wc -l) == 2 ]]; then
+  pass "the tenant guide's demo section runs as written: $(grep '^GPUs: ' <<<"$guide_out")"
+else
+  echo "$guide_out"
+  fail "the tenant guide's demo section (output above)"
+fi
+limit 90 "$kubectl" --as=alice -n tenant-demo delete computepool box-pool >/dev/null 2>&1 ||
+  fail "the guide's pool was not released"
+limit 30 "$kubectl" delete namespace tenant-demo --wait=false >/dev/null 2>&1 || true
 
 # 3. up again: nothing started, nothing stopped.
 if out=$(limit 20 "$demo_sh" up "$demo" "$ZHISUAN_BINARY_DIR" 2>&1) &&
