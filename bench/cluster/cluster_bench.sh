@@ -135,8 +135,13 @@ on, n = sys.argv[1] == "on", int(sys.argv[2])
 items = []
 for i in range(n):
     pool = f"pool-{i % 10}.pool"
+    # The node's own labels are restated: kubectl's first server-side apply takes over the fields
+    # the client-side apply that created the node set, so a label left out here would be removed.
+    labels = {"type": "kwok", "kubernetes.io/hostname": f"kwok-{i:05d}"}
+    if on:
+        labels["zhisuan.io/pool"] = pool
     items.append({"apiVersion": "v1", "kind": "Node", "metadata": {
-        "name": f"kwok-{i:05d}", "labels": {"zhisuan.io/pool": pool} if on else {}},
+        "name": f"kwok-{i:05d}", "labels": labels},
         "spec": {"taints": [{"key": "zhisuan.io/pool", "value": pool, "effect": "NoExecute"}] if on else []}})
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 POOLS
