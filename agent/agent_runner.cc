@@ -153,7 +153,9 @@ std::string MeasureFlopsOnceJson(const AgentConfig& config, const KubernetesOpti
                             {"kernel", m.kernel},
                             {"status", m.status.ToString()},
                             {"measured_flops", m.flops},
-                            {"seconds", m.seconds}};
+                            {"seconds", m.seconds},
+                            {"source", std::string(m.Source())}};
+    if (!m.stand_in.empty()) entry["stand_in"] = m.stand_in;
     if (m.threads > 0) entry["threads"] = m.threads;
     PeakFlops peak;
     if (m.target == "cpu") {
@@ -171,7 +173,12 @@ std::string MeasureFlopsOnceJson(const AgentConfig& config, const KubernetesOpti
     entry["peak_flops"] = peak_flops;
     entry["peak_method"] = std::string(PeakFlopsMethodName(peak.method));
     entry["peak_source"] = peak.source;
-    if (peak_flops > 0 && m.status.ok()) entry["measured_to_peak_ratio"] = m.flops / peak_flops;
+    if (peak_flops > 0 && m.status.ok()) {
+      entry["measured_to_peak_ratio"] = m.flops / peak_flops;
+      // Above kSuspectPeakRatio the peak is wrong: a caller must not read the ratio as a target
+      // met.
+      entry["peak_suspect"] = PeakLooksSuspect(m.flops, peak_flops);
+    }
     measurements.push_back(std::move(entry));
   }
   report["measurements"] = std::move(measurements);

@@ -1,5 +1,7 @@
 #include "agent/agent_state.h"
 
+#include <algorithm>
+
 namespace zhisuan::agent {
 
 FlopsByPrecision AgentState::AcceleratorPeakTotal() const {
@@ -15,6 +17,22 @@ std::optional<double> AgentState::AcceleratorPowerWatts() const {
     watts += *device.telemetry.power_watts;
   }
   return watts;
+}
+
+std::vector<StandIn> AgentState::AllStandIns() const {
+  std::vector<StandIn> all;
+  for (std::string_view source : kStandInSources) {
+    for (const StandIn& stand_in : stand_ins) {
+      if (stand_in.source == source) all.push_back(stand_in);
+    }
+    if (source != "cuda") continue;
+    for (const FlopsMeasurement& measurement : measured_flops) {
+      if (measurement.target == "cpu" || measurement.stand_in.empty()) continue;
+      StandIn from_probe{.source = "cuda", .name = measurement.stand_in};
+      if (std::find(all.begin(), all.end(), from_probe) == all.end()) all.push_back(from_probe);
+    }
+  }
+  return all;
 }
 
 }  // namespace zhisuan::agent

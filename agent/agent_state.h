@@ -42,6 +42,7 @@ struct AgentState {
   CpuInfo cpu;
   PeakFlops cpu_peak;
   std::vector<BackendResult> backend_results;
+  std::vector<StandIn> stand_ins;  // discovery's stand-ins (NodeInventory::stand_ins)
 
   std::vector<FlopsMeasurement> measured_flops;
   std::vector<std::pair<std::string, Status>> flops_probe_status;
@@ -62,6 +63,9 @@ struct AgentState {
   // Sum of device power; 0 without devices; unknown (nullopt) when some device reports no power,
   // since a partial sum would understate the node.
   std::optional<double> AcceleratorPowerWatts() const;
+  // Every stand-in behind this snapshot, in kStandInSources order: discovery's, plus "cuda" when
+  // a measurement came from a stand-in driver. Empty on real hardware.
+  std::vector<StandIn> AllStandIns() const;
 };
 
 // Holds the latest snapshot. Writers publish a whole new snapshot; readers never block writers

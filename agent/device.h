@@ -87,6 +87,29 @@ struct HealthEvent {
   std::string detail;
 };
 
+// A stand-in the agent read something through instead of hardware: a fake vendor library (one
+// exporting common/dynamic_library.h's kStandInMarkerSymbol) or a fixture tree (a sysfs or procfs
+// root holding kFixtureMarkerFile). Whatever came through one is simulated, and every figure a
+// user sees says so (the metrics' source label, zhisuan_agent_simulated_hardware, the
+// ComputeNode's SimulatedHardware condition).
+struct StandIn {
+  std::string source;  // one of kStandInSources
+  std::string name;    // "fake_nvml", "fixture tree h100-8x"
+
+  friend bool operator==(const StandIn&, const StandIn&) = default;
+};
+// Where a stand-in can enter, in a fixed order: the label values of
+// zhisuan_agent_simulated_hardware, so its cardinality stays fixed.
+inline constexpr std::array<std::string_view, 5> kStandInSources = {"nvml", "dcmi", "cuda", "sysfs",
+                                                                    "procfs"};
+// The file at the root of a fixture sysfs or procfs tree (tests/fixtures/sysfs/*/{sys,proc}); its
+// text names the tree. A real /sys or /proc never has it.
+inline constexpr std::string_view kFixtureMarkerFile = "/.zhisuan-fixture";
+
+// What a measured figure's `source` label and ComputeNode field say.
+inline constexpr std::string_view kSourceHardware = "hardware";
+inline constexpr std::string_view kSourceSimulated = "simulated";
+
 // One vendor's view of the node. Implementations own their library handles (RAII) and must
 // never throw or crash on a missing library, a missing symbol or a failing call: they return a
 // Status and the agent degrades.
@@ -98,6 +121,9 @@ class DiscoveryBackend {
   virtual StatusOr<DeviceTelemetry> Sample(const Accelerator& accelerator) = 0;
   // Health events since the last call; never blocks.
   virtual std::vector<HealthEvent> DrainHealthEvents() = 0;
+  // The stand-in library's name when the vendor library loaded is a stand-in (it exports the
+  // marker symbol); empty for a real library, before loading, and for backends without one.
+  virtual std::string StandIn() const { return {}; }
 };
 using DiscoveryBackendPtr = std::unique_ptr<DiscoveryBackend>;
 

@@ -47,6 +47,29 @@ StatusOr<FlopsByPrecision> FlopsFromJson(const Json& json, std::string_view fiel
 
 namespace {
 
+// "", hardware or simulated; anything else is an error naming the field.
+StatusOr<std::string> ReadMeasurementSource(const Json& json, const char* key,
+                                            const std::string& field) {
+  if (!json.contains(key)) return std::string();
+  if (!json[key].is_string()) return InvalidArgumentError(StrCat(field, " is not a string"));
+  std::string source = json[key].get<std::string>();
+  if (source != kMeasurementSourceHardware && source != kMeasurementSourceSimulated) {
+    return InvalidArgumentError(StrCat(field, " must be hardware or simulated"));
+  }
+  return source;
+}
+
+Status CheckAcceleratorFlops(const FlopsByPrecision& flops, const std::string& field) {
+  for (double value : flops) {
+    if (value > kMaxFlopsPerAccelerator) {
+      return InvalidArgumentError(StrCat(field, " reports ", FormatQuantity(value),
+                                         ", beyond any real accelerator (limit ",
+                                         FormatQuantity(kMaxFlopsPerAccelerator), ")"));
+    }
+  }
+  return OkStatus();
+}
+
 Json ToJson(const AcceleratorStatus& accelerator) {
   Json json = {{"index", accelerator.index},
                {"uuid", accelerator.uuid},
@@ -59,6 +82,11 @@ Json ToJson(const AcceleratorStatus& accelerator) {
   if (!accelerator.reason.empty()) json["reason"] = accelerator.reason;
   Json flops = FlopsToJson(accelerator.peak_flops);
   if (!flops.empty()) json["peakFlops"] = std::move(flops);
+  Json measured = FlopsToJson(accelerator.measured_flops);
+  if (!measured.empty()) json["measuredFlops"] = std::move(measured);
+  if (!accelerator.measured_flops_source.empty()) {
+    json["measuredFlopsSource"] = accelerator.measured_flops_source;
+  }
   return json;
 }
 
@@ -89,13 +117,15 @@ StatusOr<AcceleratorStatus> AcceleratorFromJson(const Json& json, size_t positio
   if (accelerator.uuid.empty()) return InvalidArgumentError(StrCat(field, ".uuid is empty"));
   ZHISUAN_ASSIGN_OR_RETURN(accelerator.peak_flops,
                            FlopsFromJson(json.value("peakFlops", Json()), field + ".peakFlops"));
-  for (double value : accelerator.peak_flops) {
-    if (value > kMaxFlopsPerAccelerator) {
-      return InvalidArgumentError(StrCat(field, ".peakFlops reports ", FormatQuantity(value),
-                                         ", beyond any real accelerator (limit ",
-                                         FormatQuantity(kMaxFlopsPerAccelerator), ")"));
-    }
-  }
+  ZHISUAN_ASSIGN_OR_RETURN(
+      accelerator.measured_flops,
+      FlopsFromJson(json.value("measuredFlops", Json()), field + ".measuredFlops"));
+  ZHISUAN_RETURN_IF_ERROR(CheckAcceleratorFlops(accelerator.peak_flops, field + ".peakFlops"));
+  ZHISUAN_RETURN_IF_ERROR(
+      CheckAcceleratorFlops(accelerator.measured_flops, field + ".measuredFlops"));
+  ZHISUAN_ASSIGN_OR_RETURN(
+      accelerator.measured_flops_source,
+      ReadMeasurementSource(json, "measuredFlopsSource", field + ".measuredFlopsSource"));
   return accelerator;
 }
 
@@ -107,6 +137,7 @@ Json ToJson(const ComputeNodeStatus& status) {
   Json flops = {{"peak", FlopsToJson(status.peak_flops)}};
   Json measured = FlopsToJson(status.measured_flops);
   if (!measured.empty()) flops["measured"] = std::move(measured);
+  if (!status.measured_flops_source.empty()) flops["measuredSource"] = status.measured_flops_source;
   Json energy = Json::object();
   if (!status.energy.source.empty()) energy["source"] = status.energy.source;
   if (!status.energy.zone.empty()) energy["zone"] = status.energy.zone;
@@ -168,6 +199,9 @@ StatusOr<ComputeNode> ComputeNodeFromJson(const Json& object) {
     ZHISUAN_ASSIGN_OR_RETURN(
         node.status.measured_flops,
         FlopsFromJson(flops.value("measured", Json()), "status.flops.measured"));
+    ZHISUAN_ASSIGN_OR_RETURN(
+        node.status.measured_flops_source,
+        ReadMeasurementSource(flops, "measuredSource", "status.flops.measuredSource"));
     const Json energy = status.value("energy", Json::object());
     node.status.energy.source = energy.value("source", "");
     node.status.energy.zone = energy.value("zone", "");

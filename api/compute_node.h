@@ -5,12 +5,17 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/meta.h"
 #include "api/precision.h"
 
 namespace zhisuan::api {
+
+// The values of a measurement's source field.
+inline constexpr std::string_view kMeasurementSourceHardware = "hardware";
+inline constexpr std::string_view kMeasurementSourceSimulated = "simulated";
 
 struct AcceleratorStatus {
   int index = 0;
@@ -23,6 +28,10 @@ struct AcceleratorStatus {
   bool healthy = true;
   std::string reason;  // why unhealthy; empty when healthy
   FlopsByPrecision peak_flops{};
+  FlopsByPrecision measured_flops{};  // what the agent's probe last achieved; 0 where not measured
+  // Where measured_flops came from: kMeasurementSourceHardware, kMeasurementSourceSimulated (a
+  // stand-in library, never a device), or empty when nothing was measured.
+  std::string measured_flops_source;
 
   friend bool operator==(const AcceleratorStatus&, const AcceleratorStatus&) = default;
 };
@@ -44,6 +53,9 @@ struct ComputeNodeStatus {
   std::vector<AcceleratorStatus> accelerators;
   FlopsByPrecision peak_flops{};      // node totals
   FlopsByPrecision measured_flops{};  // 0 where not measured
+  // simulated when any measurement in measured_flops came from a stand-in, hardware when all
+  // came from devices, empty when nothing was measured.
+  std::string measured_flops_source;
   int64_t power_capacity_watts = 0;
   EnergyStatus energy;
   std::vector<Condition> conditions;

@@ -37,5 +37,7 @@ inline constexpr CustomResource kComputeNodes{kGroup, kVersion, "computenodes", 
                                               false};
 inline constexpr CustomResource kComputePools{kGroup, kVersion, "computepools", "ComputePool",
                                               true};
+inline constexpr CustomResource kComputeQuotas{kGroup, kVersion, "computequotas", "ComputeQuota",
+                                               true};
 
 }  // namespace zhisuan::api

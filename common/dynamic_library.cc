@@ -41,4 +41,10 @@ void* DynamicLibrary::FindRaw(const char* name) const {
   return dlsym(handle_, name);
 }
 
+const char* DynamicLibrary::StandIn() const {
+  // The symbol is a NUL-terminated char array; a library without it is a real one.
+  const char* marker = static_cast<const char*>(FindRaw(kStandInMarkerSymbol));
+  return marker != nullptr && marker[0] != '\0' ? marker : "";
+}
+
 }  // namespace zhisuan

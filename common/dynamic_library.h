@@ -11,6 +11,11 @@
 
 namespace zhisuan {
 
+// The data symbol every stand-in library (tests/fixtures/fake_nvml, fake_dcmi, fake_cuda) exports:
+// `extern "C" const char zhisuan_stand_in[] = "fake_nvml";`. No vendor's library has it, so a
+// library that does is a stand-in, and what the agent reads through it is simulated, not measured.
+inline constexpr const char* kStandInMarkerSymbol = "zhisuan_stand_in";
+
 // Owns one dlopen handle and closes it on destruction. Move-only.
 class DynamicLibrary {
  public:
@@ -32,6 +37,10 @@ class DynamicLibrary {
   }
 
   const std::string& path() const { return path_; }
+
+  // The stand-in's name (the value of kStandInMarkerSymbol, e.g. "fake_nvml") when this library is
+  // a stand-in; empty for a real vendor library. The pointer stays valid while the library is open.
+  const char* StandIn() const;
 
  private:
   DynamicLibrary(void* handle, std::string path) : handle_(handle), path_(std::move(path)) {}

@@ -102,6 +102,29 @@ void ObservationCache::RemoveComputeNode(const std::string& name) {
   ignored_compute_nodes_.erase(name);
 }
 
+void ObservationCache::UpsertQuota(const Json& object) {
+  const std::string key = kube::ObjectKey(object);
+  auto quota = QuotaObservationFromJson(object);
+  std::lock_guard lock(mu_);
+  ++generation_;
+  if (!quota.ok()) {
+    ZLOG(Warning) << "skipping ComputeQuota " << key << " that does not decode: " << quota.status();
+    quotas_.erase(key);
+    return;
+  }
+  if (!quota->invalid_spec.empty()) {
+    ZLOG(Warning) << "ComputeQuota " << key
+                  << " has an invalid spec and caps nothing: " << quota->invalid_spec;
+  }
+  quotas_.insert_or_assign(key, std::make_shared<QuotaObservation>(std::move(quota).value()));
+}
+
+void ObservationCache::RemoveQuota(const std::string& key) {
+  std::lock_guard lock(mu_);
+  ++generation_;
+  quotas_.erase(key);
+}
+
 std::string ObservationCache::UpsertPod(const Json& object) {
   const std::string key = kube::ObjectKey(object);
   auto pod = PodInfoFromJson(object);
@@ -155,6 +178,8 @@ ClusterSnapshot ObservationCache::Snapshot() const {
   }
   snapshot.pods.reserve(pods_.size());
   for (const auto& [key, pod] : pods_) snapshot.pods.push_back_shared(pod);
+  snapshot.quotas.reserve(quotas_.size());
+  for (const auto& [key, quota] : quotas_) snapshot.quotas.push_back_shared(quota);
   snapshot.ignored_compute_nodes.reserve(ignored_compute_nodes_.size());
   for (const auto& [name, ignored] : ignored_compute_nodes_) {
     snapshot.ignored_compute_nodes.push_back(ignored);

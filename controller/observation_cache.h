@@ -51,6 +51,11 @@ class ObservationCache {
   bool UpsertComputeNode(const Json& object);
   void RemoveComputeNode(const std::string& name);
 
+  // ComputeQuotas, by "ns/name". One that does not decode is removed (logged); one whose spec does
+  // not decode is kept with QuotaObservation::invalid_spec set (it caps nothing).
+  void UpsertQuota(const Json& object);
+  void RemoveQuota(const std::string& key);
+
   // Pods bound to a node and not finished (what a drain waits for). Each returns the node whose
   // pods changed, "" when nothing the planner reads did (a status update of a running pod).
   std::string UpsertPod(const Json& object);
@@ -78,7 +83,8 @@ class ObservationCache {
   // ComputeNodes that decoded, and those ignored (with why); a name is in at most one of them.
   std::map<std::string, std::shared_ptr<const api::ComputeNode>> compute_nodes_;
   std::map<std::string, IgnoredComputeNode> ignored_compute_nodes_;
-  std::map<std::string, std::shared_ptr<const PodInfo>> pods_;  // by "ns/name"
+  std::map<std::string, std::shared_ptr<const PodInfo>> pods_;             // by "ns/name"
+  std::map<std::string, std::shared_ptr<const QuotaObservation>> quotas_;  // by "ns/name"
 };
 
 // What the controller's Pod informer store keeps: MetadataOnly without labels. The handlers decode

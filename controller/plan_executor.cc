@@ -53,6 +53,27 @@ Json PoolStatusPatch(const api::ComputePoolStatus& status) {
   return {{"status", std::move(json)}};
 }
 
+namespace {
+// `to` as a merge patch over `from`: a figure no longer there is cleared with null.
+Json AmountsPatch(const api::ComputeQuotaAmounts& from, const api::ComputeQuotaAmounts& to) {
+  Json json = api::ToJson(to);
+  if (from.accelerators && !to.accelerators) json["accelerators"] = nullptr;
+  for (const auto& [precision, value] : from.flops) {
+    if (!to.flops.contains(precision)) {
+      json["flops"][std::string(api::PrecisionName(precision))] = nullptr;
+    }
+  }
+  return json;
+}
+}  // namespace
+
+Json QuotaStatusPatch(const QuotaChange& change) {
+  return {{"status",
+           {{"observedGeneration", change.to.observed_generation},
+            {"hard", AmountsPatch(change.from.hard, change.to.hard)},
+            {"used", AmountsPatch(change.from.used, change.to.used)}}}};
+}
+
 Json EvictionBody(const PodEviction& eviction) {
   // The uid precondition: a pod recreated under the same name since the plan is not evicted.
   return {{"apiVersion", "policy/v1"},
@@ -264,6 +285,24 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
   }
 
   result.failed_pools.insert(eviction_failed.begin(), eviction_failed.end());
+
+  // 3b. Quota status: what the namespace's pools hold now that the node writes landed. It is
+  // informational (planning counts the node labels), so a failed write only retries the pool.
+  for (const auto& change : plan.quota_changes) {
+    if (!may_write({})) break;
+    auto written = client_->Patch(api::kComputeQuotas, change.quota_namespace, change.name,
+                                  kube::PatchType::kMerge, QuotaStatusPatch(change),
+                                  {field_manager_, false, "status"});
+    if (!written.ok()) {
+      if (kube::IsNotFound(written.status())) continue;  // deleted meanwhile
+      ZLOG(Warning) << "writing status of ComputeQuota " << change.quota_key << ": "
+                    << written.status();
+      result.failed_quotas.insert(change.quota_key);
+      if (result.first_error.ok()) result.first_error = written.status();
+      continue;
+    }
+    ++result.quota_writes;
+  }
 
   // 4. Events, for what really happened.
   if (events_ != nullptr) {

@@ -12,6 +12,7 @@
 //   3. pool metadata and status, skipped for a pool whose node writes did not all land (its status
 //      would describe bindings that do not exist), and finalizer removal only once every member is
 //      unbound;
+//   3b. ComputeQuota status (what the namespace's pools hold), after the node writes;
 //   4. events, only for pools whose writes all landed.
 // Every write (events included) first asks the write gate whether this replica still leads; once
 // it says no, nothing further of the plan is written (issue 17: a plan made while leading but
@@ -56,6 +57,9 @@ struct ExecutionResult {
   int evictions = 0;          // accepted by the API server
   int evictions_refused = 0;  // 429: a PodDisruptionBudget does not allow it now
   int pool_writes = 0;
+  int quota_writes = 0;
+  // ComputeQuotas whose status write failed: the pool is planned again with backoff.
+  std::set<std::string> failed_quotas;
   // Pools to plan again at once: a write lost an optimistic-concurrency race (or its object
   // vanished), so the next plan, from fresh caches, will differ.
   std::set<std::string> conflicted_pools;
@@ -69,7 +73,9 @@ struct ExecutionResult {
   // the caller can wait for its caches to catch up before planning again.
   std::map<std::string, std::string> written_versions;
 
-  bool Complete() const { return conflicted_pools.empty() && failed_pools.empty(); }
+  bool Complete() const {
+    return conflicted_pools.empty() && failed_pools.empty() && failed_quotas.empty();
+  }
 };
 
 // Whether a write may go out now: ControllerRunLoop::MayWrite in the binary (this replica leads
@@ -110,6 +116,7 @@ class PlanExecutor {
 Json NodeBindingPatch(const NodeChange& change);
 Json PoolMetadataPatch(const PoolChange& change);
 Json PoolStatusPatch(const api::ComputePoolStatus& status);
+Json QuotaStatusPatch(const QuotaChange& change);
 Json EvictionBody(const PodEviction& eviction);
 
 }  // namespace zhisuan::controller

@@ -11,6 +11,7 @@ namespace zhisuan::controller {
 namespace {
 
 constexpr char kBindingIndex[] = "binding";
+constexpr char kNamespaceIndex[] = "namespace";
 // How long node events are gathered before the waiting pools are re-planned (see OnNodeChange).
 constexpr std::chrono::milliseconds kWaitingRefreshInterval{500};
 
@@ -57,6 +58,7 @@ PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* even
       nodes_(client, InformerFor(kube::kNodes, MetadataOnly), clock_),
       compute_nodes_(client, InformerFor(api::kComputeNodes, MetadataOnly), clock_),
       pods_(client, PodInformer(), clock_),
+      quotas_(client, InformerFor(api::kComputeQuotas, MetadataOnly), clock_),
       queue_(kube::WorkQueueOptions{}, clock_) {
   // Pools by the label value that binds nodes to them: a node event finds its pool in O(1).
   Status indexed = pools_.store().AddIndex(kBindingIndex, [](const Json& pool) {
@@ -65,6 +67,11 @@ PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* even
         api::PoolBindingValue(metadata.value("namespace", ""), metadata.value("name", ""))};
   });
   if (!indexed.ok()) ZLOG(Error) << "pool index: " << indexed;
+  // Pools by namespace: a ComputeQuota change re-plans the pools it caps, and only those.
+  indexed = pools_.store().AddIndex(kNamespaceIndex, [](const Json& pool) {
+    return std::vector<std::string>{pool.value("/metadata/namespace"_json_pointer, std::string())};
+  });
+  if (!indexed.ok()) ZLOG(Error) << "pool namespace index: " << indexed;
 
   // Each handler decodes the object into the ObservationCache first, then queues the pools it
   // affects, which are planned from what was just decoded.
@@ -108,6 +115,18 @@ PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* even
                                      observations_.RemoveComputeNode(kube::ObjectKey(*object));
                                      OnComputeNodeChange(object);
                                    }});
+  quotas_.AddEventHandlers({[this](const kube::ObjectPtr& quota) {
+                              observations_.UpsertQuota(*quota);
+                              OnQuotaChange(quota);
+                            },
+                            [this](const kube::ObjectPtr&, const kube::ObjectPtr& quota) {
+                              observations_.UpsertQuota(*quota);
+                              OnQuotaChange(quota);
+                            },
+                            [this](const kube::ObjectPtr& quota) {
+                              observations_.RemoveQuota(kube::ObjectKey(*quota));
+                              OnQuotaChange(quota);
+                            }});
   pods_.AddEventHandlers(
       {[this](const kube::ObjectPtr& pod) { OnPodChange(observations_.UpsertPod(*pod)); },
        [this](const kube::ObjectPtr&, const kube::ObjectPtr& pod) {
@@ -125,16 +144,18 @@ void PoolController::StartInformers() {
   nodes_.Start();
   compute_nodes_.Start();
   pods_.Start();
+  quotas_.Start();
 }
 
 bool PoolController::WaitForSync(std::chrono::milliseconds timeout) const {
   return pools_.WaitForSync(timeout) && nodes_.WaitForSync(timeout) &&
-         compute_nodes_.WaitForSync(timeout) && pods_.WaitForSync(timeout);
+         compute_nodes_.WaitForSync(timeout) && pods_.WaitForSync(timeout) &&
+         quotas_.WaitForSync(timeout);
 }
 
 bool PoolController::HasSynced() const {
   return pools_.HasSynced() && nodes_.HasSynced() && compute_nodes_.HasSynced() &&
-         pods_.HasSynced();
+         pods_.HasSynced() && quotas_.HasSynced();
 }
 
 void PoolController::StartWorkers() {
@@ -186,6 +207,7 @@ void PoolController::Stop() {
   nodes_.Stop();
   compute_nodes_.Stop();
   pods_.Stop();
+  quotas_.Stop();
 }
 
 void PoolController::Work() {
@@ -257,6 +279,14 @@ void PoolController::OnComputeNodeChange(const kube::ObjectPtr& compute_node) {
   } else {
     EnqueueBinding(binding);
   }
+}
+
+void PoolController::OnQuotaChange(const kube::ObjectPtr& quota) {
+  if (!quota) return;
+  auto pools = pools_.store().ByIndex(
+      kNamespaceIndex, quota->value("/metadata/namespace"_json_pointer, std::string()));
+  if (!pools.ok()) return;
+  for (const auto& pool : *pools) queue_.Add(kube::ObjectKey(*pool));
 }
 
 void PoolController::OnPodChange(const std::string& node) {

@@ -80,6 +80,9 @@ class PoolController {
   void OnComputeNodeChange(const kube::ObjectPtr& compute_node);
   // Queues the pool `node` is bound to, if any: a pod came or went there (a drain may be over).
   void OnPodChange(const std::string& node);
+  // Queues every pool of the quota's namespace: a new limit may hold one back or let it grow, and
+  // the quota's status.used is written when one of them is planned.
+  void OnQuotaChange(const kube::ObjectPtr& quota);
   void EnqueueBinding(const std::string& binding);
   // Queues, after `delay`, the waiting pools that node `node_name` could count for (delayed adds
   // of one key coalesce).
@@ -97,7 +100,8 @@ class PoolController {
   kube::Informer pools_;
   kube::Informer nodes_;
   kube::Informer compute_nodes_;
-  kube::Informer pods_;  // bound to a node (spec.nodeName!=), for drains
+  kube::Informer pods_;    // bound to a node (spec.nodeName!=), for drains
+  kube::Informer quotas_;  // ComputeQuotas (all namespaces)
   // The caches decoded, kept by the informers' first handlers; reconciles plan from it.
   ObservationCache observations_;
   kube::WorkQueue queue_;

@@ -10,6 +10,7 @@
 #include "agent/discovery/nvml/nvml_backend.h"
 #include "agent/discovery/pci/pci_backend.h"
 #include "common/log.h"
+#include "common/strings.h"
 
 namespace zhisuan::agent {
 namespace {
@@ -37,15 +38,28 @@ std::vector<DiscoveryBackendPtr> MakeDiscoveryBackends(const DiscoveryOptions& o
   return backends;
 }
 
+std::optional<std::string> FixtureTreeAt(const FileReader& root) {
+  StatusOr<std::string> marker = root.Read(kFixtureMarkerFile);
+  if (!marker.ok()) return std::nullopt;
+  // The name ends up in a condition message: keep it short.
+  std::string name(StripWhitespace(*marker).substr(0, 64));
+  return StrCat("fixture tree ", name.empty() ? std::string("(unnamed)") : name);
+}
+
 NodeInventory DiscoverNode(std::vector<DiscoveryBackendPtr>& backends, const FileReader& sysfs,
                            const FileReader& procfs) {
   NodeInventory inventory;
+  std::vector<StandIn> stand_ins;
   std::vector<Accelerator> from_pci;
   std::vector<Accelerator> from_vendors;
   for (DiscoveryBackendPtr& backend : backends) {
     StatusOr<std::vector<Accelerator>> found = backend->Discover();
     inventory.backend_results.push_back(
         {std::string(backend->Name()), found.ok() ? OkStatus() : found.status()});
+    // A stand-in is one whether or not it found devices: nothing it says is hardware.
+    if (std::string stand_in = backend->StandIn(); !stand_in.empty()) {
+      stand_ins.push_back({std::string(backend->Name()), std::move(stand_in)});
+    }
     if (!found.ok()) {
       // Unavailable is the normal answer of a vendor backend on another vendor's node.
       if (found.status().code() == StatusCode::kUnavailable) {
@@ -102,6 +116,17 @@ NodeInventory DiscoverNode(std::vector<DiscoveryBackendPtr>& backends, const Fil
   } else {
     ZLOG(Warning) << "CPU discovery failed: " << cpu.status();
     inventory.backend_results.push_back({"cpu", cpu.status()});
+  }
+  if (auto tree = FixtureTreeAt(sysfs)) stand_ins.push_back({"sysfs", *std::move(tree)});
+  if (auto tree = FixtureTreeAt(procfs)) stand_ins.push_back({"procfs", *std::move(tree)});
+  for (std::string_view source : kStandInSources) {
+    for (StandIn& stand_in : stand_ins) {
+      if (stand_in.source == source) inventory.stand_ins.push_back(std::move(stand_in));
+    }
+  }
+  for (const StandIn& stand_in : inventory.stand_ins) {
+    ZLOG(Warning) << "simulated hardware: " << stand_in.source << " reads " << stand_in.name
+                  << ", a stand-in, not a vendor library or the node's own tree";
   }
   return inventory;
 }

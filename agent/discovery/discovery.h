@@ -3,6 +3,7 @@
 // inventory. The PCI scan sees every accelerator, with or without its vendor library; a vendor
 // backend that finds the same PCI bus id supersedes the PCI entry with richer identity.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,14 @@ struct NodeInventory {
   std::vector<Accelerator> accelerators;  // merged, sorted by vendor then index
   CpuInfo cpu;
   std::vector<BackendResult> backend_results;
+  // Stand-in libraries the backends loaded and fixture trees the roots point at, in
+  // kStandInSources order; empty on real hardware.
+  std::vector<StandIn> stand_ins;
 };
+
+// The stand-in a sysfs or procfs root is: "fixture tree <name>" when it holds kFixtureMarkerFile,
+// else nullopt.
+std::optional<std::string> FixtureTreeAt(const FileReader& root);
 
 // Runs every backend and the CPU probe and merges what they found. Never fails: a backend that
 // fails contributes its Status to backend_results.

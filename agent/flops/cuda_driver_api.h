@@ -51,6 +51,9 @@ struct CudaDriverApi {
   CUresult (*cuEventSynchronize)(CUevent) = nullptr;
   CUresult (*cuEventElapsedTime)(float*, CUevent, CUevent) = nullptr;
   CUresult (*cuEventDestroy_v2)(CUevent) = nullptr;
+  // Not an entry point: the stand-in's name when the library is one (DynamicLibrary::StandIn),
+  // "" for the real driver. Every measurement made through the table carries it.
+  const char* stand_in = "";
 };
 
 // Fills the table from `library`; Unavailable naming the first symbol it lacks.

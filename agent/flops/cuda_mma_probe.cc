@@ -188,6 +188,7 @@ class CudaMmaProbe final : public FlopsProbe {
       FlopsMeasurement measurement;
       measurement.precision = Precision::kBf16;
       measurement.kernel = "mma-m16n8k16-bf16";
+      if (d.stand_in != nullptr) measurement.stand_in = d.stand_in;
       measurement.status = MeasureDevice(d, ordinal, skip, measurement);
       if (!measurement.status.ok()) {
         measurement.flops = 0;
@@ -296,6 +297,7 @@ StatusOr<CudaDriverApi> ResolveCudaDriverApi(const DynamicLibrary& library) {
   ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuEventSynchronize", api.cuEventSynchronize));
   ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuEventElapsedTime", api.cuEventElapsedTime));
   ZHISUAN_RETURN_IF_ERROR(Resolve(library, "cuEventDestroy_v2", api.cuEventDestroy_v2));
+  api.stand_in = library.StandIn();
   return api;
 }
 

@@ -26,6 +26,11 @@ struct FlopsMeasurement {
   double flops = 0;    // achieved operations per second
   double seconds = 0;  // how long the timed run lasted
   int threads = 0;     // CPU threads used; 0 for accelerators
+  // The stand-in library the figure came from ("fake_cuda"); empty when measured on hardware.
+  std::string stand_in;
+
+  // kSourceSimulated when a stand-in produced the figure, else kSourceHardware.
+  std::string_view Source() const { return stand_in.empty() ? kSourceHardware : kSourceSimulated; }
 };
 
 // Why the probe must leave the device at a PCI bus id alone (busy, allocated to a pod, allocation

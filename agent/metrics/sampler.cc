@@ -55,6 +55,7 @@ void Sampler::SampleOnce() {
   state->cpu = inventory_.cpu;
   state->cpu_peak = CpuPeakFlops(inventory_.cpu);
   state->backend_results = inventory_.backend_results;
+  state->stand_ins = inventory_.stand_ins;
 
   // Before the devices: their emissions use the intensity valid now.
   if (sources_.energy != nullptr) {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
 
 #include "agent/health/health_text.h"
 #include "common/strings.h"
@@ -56,6 +59,67 @@ api::Condition CarbonKnownCondition(const AgentState& state, WallTime now) {
       now);
 }
 
+// Names every stand-in behind the snapshot, so nobody reads a demo's or a test's figures as a
+// node's. The names are stable (library markers, tree names), so the condition does not churn.
+api::Condition SimulatedHardwareCondition(const AgentState& state, WallTime now) {
+  const std::vector<StandIn> stand_ins = state.AllStandIns();
+  if (stand_ins.empty()) {
+    return MakeCondition(kConditionSimulatedHardware, false, "RealHardware",
+                         "no stand-in vendor library or fixture tree in use", now);
+  }
+  std::vector<std::string> names;
+  names.reserve(stand_ins.size());
+  for (const StandIn& stand_in : stand_ins) {
+    names.push_back(StrCat(stand_in.name, " (", stand_in.source, ")"));
+  }
+  return MakeCondition(
+      kConditionSimulatedHardware, true, "StandInsInUse",
+      StrCat("the agent reads stand-ins, not hardware: ", StrJoin(names, ", "),
+             "; what they report is simulated, and measured FLOPS from them say source simulated"),
+      now);
+}
+
+std::string Teraflops(double flops) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.0f TFLOP/s", flops / 1e12);
+  return text;
+}
+
+// A probe that beats the peak by more than kSuspectPeakRatio shows the peak (its table entry or
+// formula) to be wrong, not the device to be fast: say which, so nobody reads it as "met".
+api::Condition PeakFlopsSuspectCondition(const AgentState& state,
+                                         const std::vector<const DeviceState*>& devices,
+                                         WallTime now) {
+  std::vector<std::string> suspects;
+  bool compared = false;
+  for (const DeviceState* device : devices) {
+    for (const auto& m : state.measured_flops) {
+      if (m.target != device->accelerator.pci_bus_id || !m.status.ok()) continue;
+      const double peak = device->peak.flops[static_cast<size_t>(m.precision)];
+      if (peak <= 0) continue;
+      compared = true;
+      if (!PeakLooksSuspect(m.flops, peak)) continue;
+      suspects.push_back(StrCat(device->accelerator.uuid, " (", device->accelerator.product, ") ",
+                                PrecisionName(m.precision), ": measured ", Teraflops(m.flops),
+                                m.stand_in.empty() ? "" : " (simulated)", " vs peak ",
+                                Teraflops(peak)));
+    }
+  }
+  if (!suspects.empty()) {
+    return MakeCondition(
+        kConditionPeakFlopsSuspect, true, "MeasuredAbovePeak",
+        StrCat("measured FLOPS exceed 1.05 x the peak, so the peak figure is wrong: ",
+               StrJoin(suspects, "; ")),
+        now);
+  }
+  if (!compared) {
+    return MakeCondition(kConditionPeakFlopsSuspect, false, "NotMeasured",
+                         "no accelerator measurement to compare with a peak", now);
+  }
+  return MakeCondition(kConditionPeakFlopsSuspect, false, "WithinPeak",
+                       "every accelerator measurement is within 1.05 x its peak", now);
+}
+
 }  // namespace
 
 api::ComputeNodeStatus BuildComputeNodeStatus(
@@ -91,6 +155,14 @@ api::ComputeNodeStatus BuildComputeNodeStatus(
     entry.healthy = health.healthy;
     entry.reason = DescribeHealth(health);
     entry.peak_flops = device->peak.flops;
+    for (const auto& m : state.measured_flops) {
+      if (m.target != accelerator.pci_bus_id || !m.status.ok() || m.flops <= 0) continue;
+      At(entry.measured_flops, m.precision) = m.flops;
+      // One simulated figure makes the entry's figures simulated.
+      if (entry.measured_flops_source != api::kMeasurementSourceSimulated) {
+        entry.measured_flops_source = std::string(m.Source());
+      }
+    }
     status.peak_flops = AddFlops(status.peak_flops, entry.peak_flops);
     power_capacity += device->telemetry.power_limit_watts.value_or(0);
     if (!entry.healthy) unhealthy.push_back(entry.uuid);
@@ -99,6 +171,9 @@ api::ComputeNodeStatus BuildComputeNodeStatus(
   for (const auto& measurement : state.measured_flops) {
     if (measurement.target == "cpu" || !measurement.status.ok() || measurement.flops <= 0) continue;
     At(status.measured_flops, measurement.precision) += measurement.flops;
+    if (status.measured_flops_source != api::kMeasurementSourceSimulated) {
+      status.measured_flops_source = std::string(measurement.Source());
+    }
   }
   status.power_capacity_watts = static_cast<int64_t>(std::llround(power_capacity));
   status.energy.source = state.energy_profile.source;
@@ -134,6 +209,8 @@ api::ComputeNodeStatus BuildComputeNodeStatus(
         StrCat(unhealthy.size(), " of ", count, " unhealthy: ", StrJoin(unhealthy, ", ")), now));
   }
   status.conditions.push_back(CarbonKnownCondition(state, now));
+  status.conditions.push_back(SimulatedHardwareCondition(state, now));
+  status.conditions.push_back(PeakFlopsSuspectCondition(state, devices, now));
   return status;
 }
 

@@ -17,6 +17,13 @@ inline constexpr std::string_view kConditionAcceleratorsHealthy = "AcceleratorsH
 // False (NoEnergyProfile, IncompleteEnergyProfile) while a carbon figure is unknown: the figure is
 // then absent from status.energy, and pools with a carbon policy on it do not admit the node.
 inline constexpr std::string_view kConditionCarbonKnown = "CarbonKnown";
+// True (StandInsInUse) when discovery or a probe read a stand-in (a fake vendor library, a fixture
+// tree); the message names them. False (RealHardware) otherwise.
+inline constexpr std::string_view kConditionSimulatedHardware = "SimulatedHardware";
+// True (MeasuredAbovePeak) when an accelerator measured more than kSuspectPeakRatio x its peak at
+// some precision: the peak is wrong; the message names device, precision, measured and peak.
+// False: WithinPeak, or NotMeasured when no measurement has a peak to compare with.
+inline constexpr std::string_view kConditionPeakFlopsSuspect = "PeakFlopsSuspect";
 
 // Builds the status:
 //   - accelerators in (vendor, index) order, health from `live_health` when it has the device
@@ -25,7 +32,10 @@ inline constexpr std::string_view kConditionCarbonKnown = "CarbonKnown";
 //     accelerator measurements (the CPU probe is not part of the node's accelerator compute);
 //   - powerCapacityWatts = sum of the accelerators' power limits;
 //   - the energy profile, an unknown carbon figure left out; agentVersion = ZHISUAN_VERSION;
-//   - conditions Discovered, AcceleratorsHealthy and CarbonKnown, stamped `now` (the planner keeps
+//   - per accelerator, its measured FLOPS and their source (hardware, simulated); the node's
+//     measured source is simulated when any measurement in its total is;
+//   - conditions Discovered, AcceleratorsHealthy, CarbonKnown, SimulatedHardware and
+//     PeakFlopsSuspect, stamped `now` (the planner keeps
 //     the server's lastTransitionTime when a condition's status did not change).
 api::ComputeNodeStatus BuildComputeNodeStatus(
     const AgentState& state, const std::map<std::string, DeviceHealth>* live_health, WallTime now);

@@ -1,11 +1,25 @@
 #include "agent/publish/publish_planner.h"
 
 #include <cmath>
+#include <regex>
+#include <string>
 
+#include "agent/publish/compute_node_status.h"
 #include "common/strings.h"
 
 namespace zhisuan::agent {
 namespace {
+
+// A published figure within `ratio` of the new one is kept: drift is not news.
+void KeepWithinTolerance(double before, double& now, double ratio) {
+  if (before > 0 && now > 0 && std::abs(now - before) <= ratio * before) now = before;
+}
+
+// A condition message with its FLOPS figures ("989 TFLOP/s") blanked.
+std::string WithoutFigures(const std::string& message) {
+  static const std::regex kFigure("[0-9.]+ TFLOP/s");
+  return std::regex_replace(message, kFigure, "# TFLOP/s");
+}
 
 // Drops nulls, empty objects and empty arrays, recursively, so {"energy": {}} equals {}.
 Json Normalise(const Json& value) {
@@ -135,6 +149,30 @@ api::ComputeNodeStatus StabiliseStatus(api::ComputeNodeStatus desired, const Jso
       for (auto& condition : desired.conditions) {
         if (condition.type == observed->type && condition.status == observed->status) {
           condition.last_transition_time = observed->last_transition_time;
+          // The suspect peak's figures move with every probe run; the facts (which device and
+          // precision) are the news.
+          if (condition.type == kConditionPeakFlopsSuspect &&
+              condition.reason == observed->reason &&
+              WithoutFigures(condition.message) == WithoutFigures(observed->message)) {
+            condition.message = observed->message;
+          }
+        }
+      }
+    }
+  }
+  // Per accelerator, the same tolerance, matched by uuid.
+  if (const Json* accelerators = Find(*status, {"accelerators"});
+      accelerators && accelerators->is_array()) {
+    for (const auto& item : *accelerators) {
+      if (!item.is_object() || !item.contains("measuredFlops")) continue;
+      const std::string uuid = item.value("uuid", "");
+      auto published = api::FlopsFromJson(item["measuredFlops"], "measuredFlops");
+      if (!published.ok()) continue;
+      for (auto& accelerator : desired.accelerators) {
+        if (accelerator.uuid != uuid) continue;
+        for (Precision precision : kAllPrecisions) {
+          KeepWithinTolerance(At(*published, precision), At(accelerator.measured_flops, precision),
+                              policy.measured_flops_tolerance_ratio);
         }
       }
     }
@@ -143,12 +181,8 @@ api::ComputeNodeStatus StabiliseStatus(api::ComputeNodeStatus desired, const Jso
     auto published = api::FlopsFromJson(*measured, "status.flops.measured");
     if (published.ok()) {
       for (Precision precision : kAllPrecisions) {
-        const double before = At(*published, precision);
-        double& now = At(desired.measured_flops, precision);
-        if (before > 0 && now > 0 &&
-            std::abs(now - before) <= policy.measured_flops_tolerance_ratio * before) {
-          now = before;
-        }
+        KeepWithinTolerance(At(*published, precision), At(desired.measured_flops, precision),
+                            policy.measured_flops_tolerance_ratio);
       }
     }
   }

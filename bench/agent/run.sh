@@ -5,7 +5,8 @@
 #   2. RSS and CPU share over 60 s at the default 5 s sampling interval: zhisuan-agent on the
 #      h100-8x fixture with the fake NVML, node_exporter with its default collectors, both scraped
 #      every 15 s;
-#   3. the CPU FLOPS probe's measured/peak ratio (zhisuan-agent --measure-flops-once).
+#   3. the CPU FLOPS probe's measured/peak ratio (zhisuan-agent --measure-flops-once), with a
+#      verdict: met (>= 0.85), not_met, or peak_suspect (> 1.05: the peak is wrong, nothing met).
 # Usage: bench/agent/run.sh [BUILD_DIR] [RUNS]     (needs prometheus-node-exporter installed)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -62,7 +63,11 @@ for run in $(seq "${RUNS}"); do
 import json, sys
 r = json.load(sys.stdin)
 m = [x for x in r["measurements"] if x["target"] == "cpu"][0]
-print("run='"${run}"' kernel=%s threads=%s measured_gflops=%.1f peak_gflops=%.1f ratio=%s peak=%s" % (
+ratio = m.get("measured_to_peak_ratio")
+# Above 1.05 the peak is wrong (agent/flops/peak_flops_table.h, kSuspectPeakRatio): never "met".
+verdict = ("no_peak" if ratio is None else "peak_suspect" if ratio > 1.05
+           else "met" if ratio >= 0.85 else "not_met")
+print("run='"${run}"' kernel=%s threads=%s measured_gflops=%.1f peak_gflops=%.1f ratio=%s peak=%s source=%s verdict=%s" % (
     m["kernel"], m.get("threads"), m["measured_flops"] / 1e9, m["peak_flops"] / 1e9,
-    m.get("measured_to_peak_ratio"), m["peak_source"]))'
+    ratio, m["peak_source"], m.get("source"), verdict))'
 done

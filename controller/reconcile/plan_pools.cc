@@ -16,6 +16,7 @@
 #include "controller/reconcile/messages.h"
 #include "controller/reconcile/placement.h"
 #include "controller/reconcile/pool_planner.h"
+#include "controller/reconcile/quota.h"
 #include "controller/reconcile/status_rollup.h"
 
 namespace zhisuan::controller {
@@ -49,8 +50,11 @@ PoolChange BaseChange(const api::ComputePool& pool) {
 bool EverSatisfied(const api::ComputePool& pool) {
   const api::Condition* previous =
       api::FindCondition(pool.status.conditions, api::kConditionCapacitySatisfied);
+  // A pool a quota held back while it held nodes keeps them as a degraded one would: taking them
+  // back is not what a quota does.
   return previous != nullptr &&
-         (previous->status == "True" || previous->reason == reasons::kCapacityDegraded);
+         (previous->status == "True" || previous->reason == reasons::kCapacityDegraded ||
+          (previous->reason == reasons::kQuotaExceeded && !pool.status.nodes.empty()));
 }
 
 // The conditions written into `status`, their messages held steady, and the Unsatisfiable event
@@ -127,6 +131,13 @@ class Planner {
     for (const auto& pod : snapshot.pods) {
       if (!pod.node.empty()) pods_on_node_[pod.node].push_back(&pod);
     }
+    for (const auto& quota : snapshot.quotas) {
+      quotas_[quota.quota.quota_namespace].push_back(&quota);
+    }
+    for (auto& [quota_namespace, quotas] : quotas_) {
+      std::sort(quotas.begin(), quotas.end(),
+                [](const auto* a, const auto* b) { return a->quota.name < b->quota.name; });
+    }
     position_.reserve(nodes_.size());
     for (size_t i = 0; i < nodes_.size(); ++i) {
       NodeEntry& entry = nodes_[i];
@@ -144,6 +155,7 @@ class Planner {
   }
 
   void Plan(const PoolObservation& observation, PoolPlan& plan) {
+    planned_namespaces_.insert(observation.pool.pool_namespace);
     if (observation.pool.deleting) {
       PlanDeletion(observation.pool, plan);
     } else if (!observation.invalid_spec.empty()) {
@@ -176,7 +188,45 @@ class Planner {
     }
   }
 
+  // The status of every quota in the namespaces planned (`all`: every namespace with a quota), as
+  // the plan leaves what their pools hold, where it differs from what the quota says.
+  void EmitQuotaChanges(bool all, PoolPlan& plan) const {
+    for (const auto& [quota_namespace, quotas] : quotas_) {
+      if (!all && !planned_namespaces_.contains(quota_namespace)) continue;
+      const stages::QuotaWorth used = NamespaceUsage(quota_namespace);
+      for (const QuotaObservation* observation : quotas) {
+        if (!observation->invalid_spec.empty()) continue;  // caps nothing, counts nothing
+        const api::ComputeQuota& quota = observation->quota;
+        api::ComputeQuotaStatus status = stages::QuotaStatusOf(*observation, used);
+        if (status == quota.status) continue;
+        plan.quota_changes.push_back(
+            {quota.Key(), quota.quota_namespace, quota.name, quota.status, std::move(status)});
+      }
+    }
+  }
+
  private:
+  // What the pools of `pool_namespace` hold as the plan stands: every node bound to one of them.
+  stages::QuotaWorth NamespaceUsage(const std::string& pool_namespace) const {
+    stages::QuotaWorth used;
+    for (const NodeEntry& entry : nodes_) {
+      if (entry.binding.empty()) continue;
+      auto owner = pools_by_binding_.find(entry.binding);
+      if (owner == pools_by_binding_.end() ||
+          owner->second->pool.pool_namespace != pool_namespace) {
+        continue;
+      }
+      used += stages::WorthOf(entry.compute_node);
+    }
+    return used;
+  }
+
+  const std::vector<const QuotaObservation*>& QuotasOf(const std::string& pool_namespace) const {
+    static const std::vector<const QuotaObservation*> kNone;
+    auto it = quotas_.find(pool_namespace);
+    return it == quotas_.end() ? kNone : it->second;
+  }
+
   const std::vector<const PodInfo*>& PodsOn(const std::string& node) const {
     static const std::vector<const PodInfo*> kNone;
     auto it = pods_on_node_.find(node);
@@ -295,8 +345,13 @@ class Planner {
         pool.spec.accelerators ? *pool.spec.accelerators : pool.spec.flops.value_or(0);
     const stages::PoolMembership membership =
         stages::ObserveMembers(nodes_, observation, config_, now_);
-    const stages::Placement placement =
-        stages::Place(pool.spec, need, membership, EverSatisfied(pool));
+    const bool ever_satisfied = EverSatisfied(pool);
+    stages::Placement placement = stages::Place(pool.spec, need, membership, ever_satisfied);
+    const std::vector<const QuotaObservation*>& quotas = QuotasOf(pool.pool_namespace);
+    const std::string held_back =
+        quotas.empty() ? ""
+                       : stages::LimitToQuotas(pool.spec, need, membership, quotas,
+                                               NamespaceUsage(pool.pool_namespace), placement);
     Bind(pool, placement, plan);
 
     const stages::PoolOutcome outcome = stages::OutcomeOf(membership, placement);
@@ -318,6 +373,7 @@ class Planner {
       message = DrainingMessage(pool.spec, need, counted, drains);
     } else {
       message = stages::CapacityMessage(pool.spec, need, membership, placement, counted);
+      if (!held_back.empty()) message += StrCat("; ", held_back);
     }
     WriteConditions(pool, placement.covered,
                     stages::DeriveConditions(pool, shown, counted, std::move(message),
@@ -390,6 +446,8 @@ class Planner {
   std::map<std::string, std::string> pool_keys_;
   std::map<std::string, const PoolObservation*> pools_by_binding_;
   std::unordered_map<std::string_view, std::vector<const PodInfo*>> pods_on_node_;
+  std::map<std::string, std::vector<const QuotaObservation*>> quotas_;  // by namespace, by name
+  std::set<std::string> planned_namespaces_;
 };
 
 }  // namespace
@@ -434,6 +492,7 @@ PoolPlan PlanPools(const ClusterSnapshot& snapshot, WallTime now, const PlannerC
   });
   for (const PoolObservation* observation : order) planner.Plan(*observation, plan);
   planner.EmitNodeChanges(plan);
+  planner.EmitQuotaChanges(only_pools.empty(), plan);
   return plan;
 }
 

@@ -80,6 +80,17 @@ struct PoolChange {
   friend bool operator==(const PoolChange&, const PoolChange&) = default;
 };
 
+// A ComputeQuota whose status.used (or hard, observedGeneration) should change: written through
+// the status subresource, after the node writes.
+struct QuotaChange {
+  std::string quota_key;  // "ns/name"
+  std::string quota_namespace, name;
+  api::ComputeQuotaStatus from;  // the status now, so a figure no longer capped can be removed
+  api::ComputeQuotaStatus to;
+
+  friend bool operator==(const QuotaChange&, const QuotaChange&) = default;
+};
+
 struct PlannedEvent {
   enum class Type { kNormal, kWarning };
   // The pool the event is about.
@@ -96,6 +107,8 @@ struct PoolPlan {
   // removal. The executor enforces that order, the planner only lists.
   std::vector<NodeChange> node_changes;
   std::vector<PoolChange> pool_changes;
+  // The quotas of the namespaces planned, where what their pools hold changed.
+  std::vector<QuotaChange> quota_changes;
   // After the node writes: the pods that must leave nodes changing hands. Not a change in the
   // sense of Empty(): a drain waiting on a PodDisruptionBudget plans the same evictions again.
   std::vector<PodEviction> evictions;
@@ -108,7 +121,9 @@ struct PoolPlan {
   std::set<std::string> waiting_pools;
 
   // Nothing to write. Ignored ComputeNodes and requeues are not writes.
-  bool Empty() const { return node_changes.empty() && pool_changes.empty() && events.empty(); }
+  bool Empty() const {
+    return node_changes.empty() && pool_changes.empty() && quota_changes.empty() && events.empty();
+  }
 };
 
 // Plans every pool in the snapshot, or only those in `only_pools` when it is non-empty (the
@@ -140,6 +155,9 @@ inline constexpr std::string_view kInvalidSpec = "InvalidSpec";
 // CapacitySatisfied=False while the capacity is there but bound nodes still run pods of other
 // namespaces; the message names the nodes and pods.
 inline constexpr std::string_view kDraining = "Draining";
+// CapacitySatisfied=False when a ComputeQuota of the pool's namespace keeps it from binding what
+// it asks for; the message names the quota, its limit and what the namespace holds.
+inline constexpr std::string_view kQuotaExceeded = "QuotaExceeded";
 }  // namespace reasons
 
 }  // namespace zhisuan::controller

@@ -201,6 +201,14 @@ StatusOr<PoolObservation> PoolObservationFromJson(const Json& object) {
   return observation;
 }
 
+StatusOr<QuotaObservation> QuotaObservationFromJson(const Json& object) {
+  QuotaObservation observation;
+  Status spec_error;
+  ZHISUAN_ASSIGN_OR_RETURN(observation.quota, api::ComputeQuotaFromJson(object, &spec_error));
+  if (!spec_error.ok()) observation.invalid_spec = spec_error.message();
+  return observation;
+}
+
 IgnoredComputeNode IgnoredComputeNodeFrom(const Json& object, std::string reason) {
   IgnoredComputeNode ignored;
   ignored.reason = std::move(reason);

@@ -10,6 +10,7 @@
 
 #include "api/compute_node.h"
 #include "api/compute_pool.h"
+#include "api/compute_quota.h"
 #include "common/clock.h"
 #include "controller/reconcile/shared_values.h"
 
@@ -94,6 +95,16 @@ struct PoolObservation {
 // Fails only when the metadata is malformed; a spec that does not decode sets invalid_spec.
 StatusOr<PoolObservation> PoolObservationFromJson(const Json& object);
 
+// A ComputeQuota as the planner reads it. A quota whose spec does not decode (an older CRD let it
+// through) caps nothing: it is kept so its status can say why, in invalid_spec.
+struct QuotaObservation {
+  api::ComputeQuota quota;
+  std::string invalid_spec;
+};
+
+// Fails only when the metadata is malformed; a spec that does not decode sets invalid_spec.
+StatusOr<QuotaObservation> QuotaObservationFromJson(const Json& object);
+
 // Encodes/decodes kImpairedSinceAnnotation. Decoding is lenient: a malformed value (someone edited
 // it) only restarts the grace periods, so it yields an empty map rather than an error.
 std::string EncodeImpairedSince(const std::map<std::string, WallTime>& since);
@@ -119,7 +130,8 @@ struct ClusterSnapshot {
   SharedValues<PoolObservation> pools;
   SharedValues<NodeInfo> nodes;
   SharedValues<api::ComputeNode> compute_nodes;
-  SharedValues<PodInfo> pods;  // pods bound to a node, any order
+  SharedValues<PodInfo> pods;             // pods bound to a node, any order
+  SharedValues<QuotaObservation> quotas;  // ComputeQuotas, any order
   std::vector<IgnoredComputeNode> ignored_compute_nodes;
 };
 

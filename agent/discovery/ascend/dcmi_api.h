@@ -22,6 +22,8 @@ struct DcmiApi {
   dcmi_get_device_hbm_info_fn* hbm = nullptr;
   dcmi_get_device_chip_info_fn* chip_info = nullptr;
   dcmi_get_device_pcie_info_v2_fn* pcie_info = nullptr;
+  // The stand-in's name when the library is one (DynamicLibrary::StandIn); "" for real DCMI.
+  const char* stand_in = "";
 
   static DcmiApi Resolve(const DynamicLibrary& library) {
     DcmiApi api;
@@ -40,6 +42,7 @@ struct DcmiApi {
     api.hbm = library.Find<dcmi_get_device_hbm_info_fn>("dcmi_get_device_hbm_info");
     api.chip_info = library.Find<dcmi_get_device_chip_info_fn>("dcmi_get_device_chip_info");
     api.pcie_info = library.Find<dcmi_get_device_pcie_info_v2_fn>("dcmi_get_device_pcie_info_v2");
+    api.stand_in = library.StandIn();
     return api;
   }
 

@@ -56,6 +56,7 @@ class DcmiBackend final : public DiscoveryBackend {
       : library_path_("<injected DCMI table>"), api_(api), api_injected_(true) {}
 
   std::string_view Name() const override { return "dcmi"; }
+  std::string StandIn() const override { return api_.stand_in != nullptr ? api_.stand_in : ""; }
 
   StatusOr<std::vector<Accelerator>> Discover() override {
     std::lock_guard<std::mutex> lock(mu_);

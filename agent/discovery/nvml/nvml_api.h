@@ -37,6 +37,8 @@ struct NvmlApi {
   nvmlEventSetFree_fn* event_set_free = nullptr;
   nvmlDeviceRegisterEvents_fn* register_events = nullptr;
   nvmlEventSetWait_v2_fn* event_set_wait = nullptr;
+  // The stand-in's name when the library is one (DynamicLibrary::StandIn); "" for real NVML.
+  const char* stand_in = "";
 
   static NvmlApi Resolve(const DynamicLibrary& library) {
     NvmlApi api;
@@ -72,6 +74,7 @@ struct NvmlApi {
     api.event_set_free = library.Find<nvmlEventSetFree_fn>("nvmlEventSetFree");
     api.register_events = library.Find<nvmlDeviceRegisterEvents_fn>("nvmlDeviceRegisterEvents");
     api.event_set_wait = library.Find<nvmlEventSetWait_v2_fn>("nvmlEventSetWait_v2");
+    api.stand_in = library.StandIn();
     return api;
   }
 

@@ -63,6 +63,7 @@ class NvmlBackend final : public DiscoveryBackend {
   }
 
   std::string_view Name() const override { return "nvml"; }
+  std::string StandIn() const override { return api_.stand_in != nullptr ? api_.stand_in : ""; }
 
   StatusOr<std::vector<Accelerator>> Discover() override {
     std::lock_guard<std::mutex> lock(mu_);

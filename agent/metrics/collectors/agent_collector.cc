@@ -1,6 +1,9 @@
 // The agent's own health: readiness, sampling cost, errors by component, and which discovery
 // backends worked (a node without its vendor library shows up here, not as missing metrics).
+#include <algorithm>
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "agent/metrics/collector.h"
 
@@ -25,6 +28,19 @@ class AgentCollector final : public MetricsCollector {
                                     "1 when the discovery backend's last discovery succeeded.");
     for (const auto& result : state.backend_results) {
       AddSample(backends, {{"backend", result.backend}}, result.status.ok() ? 1 : 0);
+    }
+    // One series per place a stand-in can enter, 0 on real hardware: a dashboard or an alert can
+    // tell a demo's or a test's figures from a node's without knowing which stand-ins exist.
+    auto& simulated = AddGaugeFamily(
+        out, "zhisuan_agent_simulated_hardware",
+        "1 when what the agent reads through this backend comes from a stand-in (a fake vendor "
+        "library or a fixture tree), not hardware.");
+    const std::vector<StandIn> stand_ins = state.AllStandIns();
+    for (std::string_view source : kStandInSources) {
+      const bool is_simulated =
+          std::any_of(stand_ins.begin(), stand_ins.end(),
+                      [source](const StandIn& stand_in) { return stand_in.source == source; });
+      AddSample(simulated, {{"backend", std::string(source)}}, is_simulated ? 1 : 0);
     }
     AddSample(AddCounterFamily(out, "zhisuan_agent_samples_total", "Sampler ticks completed."), {},
               static_cast<double>(state.samples_total));

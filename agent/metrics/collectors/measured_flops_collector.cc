@@ -1,5 +1,7 @@
 // What the FLOPS probes last achieved, its ratio to peak, and whether that ratio shows the peak to
 // be wrong. A device the probe has not measured has no series: 0 would read as a broken device.
+// Every measured series carries source="hardware" or "simulated" (the figure came from a stand-in
+// library), so a demo's constant never passes for a measurement.
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -17,8 +19,10 @@ class MeasuredFlopsCollector final : public MetricsCollector {
  public:
   std::string_view Name() const override { return "measured_flops"; }
   Status Collect(const AgentState& state, MetricFamilies& out) const override {
-    auto& device_flops = AddGaugeFamily(out, "zhisuan_device_measured_flops",
-                                        "Operations per second the FLOPS probe achieved.");
+    auto& device_flops = AddGaugeFamily(
+        out, "zhisuan_device_measured_flops",
+        "Operations per second the FLOPS probe achieved; source says whether on hardware or "
+        "from a stand-in (simulated).");
     auto& device_ratio = AddGaugeFamily(out, "zhisuan_device_measured_to_peak_ratio",
                                         "Measured FLOPS divided by peak FLOPS at that precision.");
     auto& cpu_flops = AddGaugeFamily(out, "zhisuan_cpu_measured_flops",
@@ -47,7 +51,8 @@ class MeasuredFlopsCollector final : public MetricsCollector {
       }
       const std::string precision(PrecisionName(m.precision));
       if (m.target == "cpu") {
-        MetricLabels labels = {{"precision", precision}, {"kernel", m.kernel}};
+        MetricLabels labels = {
+            {"precision", precision}, {"kernel", m.kernel}, {"source", std::string(m.Source())}};
         AddSample(cpu_flops, labels, m.flops);
         const double peak = PeakAt(state.cpu_peak, m.precision);
         if (peak > 0) AddSample(cpu_ratio, labels, m.flops / peak);
@@ -61,10 +66,12 @@ class MeasuredFlopsCollector final : public MetricsCollector {
       MetricLabels labels = DeviceLabels(device->accelerator);
       labels.push_back({"precision", precision});
       labels.push_back({"kernel", m.kernel});
+      labels.push_back({"source", std::string(m.Source())});
       AddSample(device_flops, labels, m.flops);
       const double peak = PeakAt(device->peak, m.precision);
       if (peak <= 0) continue;
       AddSample(device_ratio, labels, m.flops / peak);
+      labels.pop_back();  // the source and
       labels.pop_back();  // the kernel: suspicion is per device and precision
       auto it = std::find_if(suspects.begin(), suspects.end(),
                              [&](const auto& seen) { return seen.first == labels; });

@@ -56,11 +56,15 @@ class AgentProcess {
 
 struct FleetNode {
   std::string name, fixture, vendor, product, resource, bf16;
+  std::string stand_ins;  // what the SimulatedHardware condition's message names
 };
 const std::vector<FleetNode> kFleet = {
-    {"proc-h100", "h100-8x", "nvidia", "H100-SXM5", "nvidia.com/gpu", "7915T"},
-    {"proc-mi300x", "mi300x-8x", "amd", "MI300X", "amd.com/gpu", "10.46P"},
-    {"proc-ascend", "ascend910b-8x", "huawei", "Ascend910B", "huawei.com/Ascend910", "2504T"}};
+    {"proc-h100", "h100-8x", "nvidia", "H100-SXM5", "nvidia.com/gpu", "7915T",
+     "fake_nvml (nvml), fixture tree h100-8x (sysfs), fixture tree h100-8x (procfs)"},
+    {"proc-mi300x", "mi300x-8x", "amd", "MI300X", "amd.com/gpu", "10.46P",
+     "fixture tree mi300x-8x (sysfs), fixture tree mi300x-8x (procfs)"},
+    {"proc-ascend", "ascend910b-8x", "huawei", "Ascend910B", "huawei.com/Ascend910", "2504T",
+     "fake_dcmi (dcmi), fixture tree ascend910b-8x (sysfs), fixture tree ascend910b-8x (procfs)"}};
 
 std::string Get(const std::vector<std::string>& args) {
   auto result = SharedControlPlane().Kubectl(args);
@@ -125,6 +129,15 @@ TEST(AgentProcesses, ThreeAgentsOnThreeFixtureTreesPublishWhatKubectlShows) {
                      "jsonpath={.metadata.ownerReferences[0].kind}/"
                      "{.metadata.ownerReferences[0].name}"}),
                 "Node/" + node.name);
+      // Issue 18: the fake stack says it is one; nobody reads these nodes as hardware.
+      EXPECT_EQ(Get({"get", "computenode", node.name, "-o",
+                     R"(jsonpath={.status.conditions[?(@.type=="SimulatedHardware")].status})"}),
+                "True")
+          << node.name;
+      EXPECT_THAT(Get({"get", "computenode", node.name, "-o",
+                       R"(jsonpath={.status.conditions[?(@.type=="SimulatedHardware")].message})"}),
+                  HasSubstr(node.stand_ins))
+          << node.name;
     }
   }  // the agents stop here (SIGTERM)
 

@@ -12,6 +12,7 @@
 
 #include "api/compute_node.h"
 #include "api/compute_pool.h"
+#include "api/compute_quota.h"
 #include "tests/harness/control_plane_environment.h"
 
 namespace zhisuan::api {
@@ -162,6 +163,65 @@ TEST_F(CrdTest, RejectsSettingOrChangingTheVendorOfAnExistingPool) {
   EXPECT_EQ(same.exit_code, 0) << same.output;
   auto widened = patch("vendor-fixed", {{"accelerator", {{"vendor", nullptr}}}});
   EXPECT_EQ(widened.exit_code, 0) << widened.output;
+}
+
+// Each file in tests/fixtures/invalid-computequotas starts with "# expect: <message>"; the
+// decoder (api/compute_quota.h) refuses them too (tests/unit/api/compute_quota_test.cc).
+TEST_F(CrdTest, RejectsEveryInvalidQuotaNamingTheField) {
+  auto& plane = SharedControlPlane();
+  const auto corpus =
+      std::filesystem::path(harness::SourceDir()) / "tests/fixtures/invalid-computequotas";
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string manifest = text.str();
+    const std::string marker = "# expect: ";
+    ASSERT_EQ(manifest.rfind(marker, 0), 0u) << entry.path() << " has no expect line";
+    const std::string expected =
+        manifest.substr(marker.size(), manifest.find('\n') - marker.size());
+    auto result = plane.Kubectl({"create", "-f", "-"}, manifest);
+    EXPECT_NE(result.exit_code, 0) << entry.path() << " was accepted";
+    EXPECT_THAT(result.output, HasSubstr(expected)) << entry.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 9);
+  auto listed = plane.Kubectl({"get", "cquota", "-n", "tenant-a", "-o", "name"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_THAT(listed.output, ::testing::Not(HasSubstr("computequota"))) << "nothing was stored";
+}
+
+TEST_F(CrdTest, StoresAValidQuotaAndItsStatus) {
+  auto& plane = SharedControlPlane();
+  auto created = plane.Kubectl({"create", "-f", "-", "-o", "json"},
+                               "apiVersion: zhisuan.io/v1alpha1\nkind: ComputeQuota\n"
+                               "metadata: {name: team, namespace: tenant-a}\n"
+                               "spec: {hard: {accelerators: 64, flops: {bf16: 20P, fp8: 40P}}}\n");
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  Status spec_error;
+  auto quota = ComputeQuotaFromJson(Json::parse(created.output), &spec_error);
+  ASSERT_TRUE(quota.ok()) << quota.status();
+  ASSERT_TRUE(spec_error.ok()) << spec_error;
+  EXPECT_EQ(quota->hard.accelerators, 64);
+  EXPECT_EQ(quota->hard.flops.at(Precision::kBf16), 20e15);
+  ComputeQuotaStatus status;
+  status.observed_generation = 1;
+  status.hard = quota->hard;
+  status.used.accelerators = 8;
+  status.used.flops[Precision::kBf16] = 7915e12;
+  auto patched =
+      plane.Kubectl({"patch", "computequota", "-n", "tenant-a", "team", "--subresource=status",
+                     "--type=merge", "-p", Json({{"status", ToJson(status)}}).dump()});
+  ASSERT_EQ(patched.exit_code, 0) << patched.output;
+  auto stored = plane.Kubectl({"get", "computequota", "-n", "tenant-a", "team", "-o", "json"});
+  auto decoded = ComputeQuotaFromJson(Json::parse(stored.output), nullptr);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->status, status) << "the server kept every status field we wrote";
+  auto table = plane.Kubectl({"get", "computequotas", "-n", "tenant-a"});
+  EXPECT_THAT(table.output, ::testing::ContainsRegex("ACCELERATORS +USED"));
+  EXPECT_THAT(table.output, ::testing::ContainsRegex("team +64 +8"));
+  EXPECT_EQ(plane.Kubectl({"delete", "computequota", "-n", "tenant-a", "team"}).exit_code, 0);
 }
 
 // Each file in tests/fixtures/invalid-computepools starts with "# expect: <message>".

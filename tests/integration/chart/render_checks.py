@@ -247,7 +247,26 @@ else:
     check(not review_rules, f"{name}: agent may create token or access reviews though the endpoint is off: {review_rules}")
 tenant = one("ClusterRole", f"{prefix}-tenant")
 aggregated = tenant.get("metadata", {}).get("labels", {}).get("rbac.authorization.k8s.io/aggregate-to-edit") == "true"
-check(aggregated == (name != "minimal"), "tenant aggregation to edit follows rbac.tenant.aggregateToEdit")
+# Off by default (issue 17: an editor of any namespace could ask for the whole fleet); the
+# prefix-resources values turn it on.
+check(aggregated == (name == "prefix-resources"), "tenant aggregation to edit follows rbac.tenant.aggregateToEdit")
+tenant_view = one("ClusterRole", f"{prefix}-tenant-view")
+view_aggregated = tenant_view.get("metadata", {}).get("labels", {}).get("rbac.authorization.k8s.io/aggregate-to-view") == "true"
+check(view_aggregated == aggregated, "tenant-view aggregation to view follows rbac.tenant.aggregateToEdit")
+# ComputeQuotas: tenants read them and never write them; the controller watches them and writes
+# only their status.
+quota_rules = [(tuple(r.get("resources", [])), set(r.get("verbs", [])))
+               for r in tenant.get("rules", []) if set(r.get("resources", [])) & {"computequotas", "computequotas/status"}]
+check(quota_rules and all(verbs <= {"get", "list", "watch"} for _, verbs in quota_rules),
+      f"tenant may write ComputeQuotas or cannot read them: {quota_rules}")
+controller_rules = one("ClusterRole", f"{prefix}-controller").get("rules", [])
+check({"apiGroups": ["zhisuan.io"], "resources": ["computequotas"], "verbs": ["get", "list", "watch"]} in controller_rules,
+      "controller ClusterRole lacks get/list/watch on computequotas")
+check({"apiGroups": ["zhisuan.io"], "resources": ["computequotas/status"], "verbs": ["update", "patch"]} in controller_rules,
+      "controller ClusterRole lacks update/patch on computequotas/status")
+check(not [r for r in controller_rules if "computequotas" in r.get("resources", [])
+           and set(r.get("verbs", [])) - {"get", "list", "watch"}],
+      "controller may write ComputeQuota specs")
 
 # Admission policies.
 vaps = {o["metadata"]["name"] for o in of_kind("ValidatingAdmissionPolicy")}

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -28,6 +29,33 @@ using Json = nlohmann::json;
 std::string ControllerBinary() {
   const char* dir = std::getenv("ZHISUAN_BINARY_DIR");
   return StrCat(dir != nullptr ? dir : ".", "/controller/zhisuan-controller");
+}
+
+// The chart's tenant ClusterRole (release "zhisuan"), from `helm template --show-only
+// templates/rbac.yaml`; helm sits next to kubectl in the toolchain.
+std::string TenantRoleFromChart() {
+  const std::string helm =
+      (std::filesystem::path(SharedControlPlane().kubectl_path()).parent_path() / "helm").string();
+  const std::string command = helm + " template zhisuan '" + harness::SourceDir() +
+                              "/charts/zhisuan' --namespace zhisuan-system --kube-version 1.34.4" +
+                              " --show-only templates/rbac.yaml 2>&1";
+  std::string rendered;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char buffer[4096];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) rendered.append(buffer, n);
+    EXPECT_EQ(pclose(pipe), 0) << command << ": " << rendered;
+  }
+  size_t start = 0;
+  while (start < rendered.size()) {
+    size_t end = rendered.find("\n---", start);
+    if (end == std::string::npos) end = rendered.size();
+    const std::string doc = rendered.substr(start, end - start);
+    if (doc.find("\n  name: zhisuan-tenant\n") != std::string::npos) return doc;
+    start = end + 4;
+  }
+  ADD_FAILURE() << "no zhisuan-tenant ClusterRole in " << rendered;
+  return "";
 }
 
 // One zhisuan-controller replica; killed with the test if the test dies.
@@ -570,6 +598,109 @@ TEST(ControllerFlags, BadFlagsExitNonZeroNamingTheFlag) {
   result = harness::RunCommand({ControllerBinary(), "--no-such-flag=1"});
   EXPECT_NE(result.exit_code, 0);
   EXPECT_THAT(result.output, HasSubstr("unknown flag --no-such-flag"));
+}
+
+}  // namespace
+}  // namespace zhisuan::controller
+
+namespace zhisuan::controller {
+namespace {
+
+// Issue 17, point 3: a tenant could take the whole fleet. A ComputeQuota caps what a namespace's
+// pools hold; tenants may read it and not write it.
+TEST_F(PoolControllerTest, AComputeQuotaCapsTheNamespaceAndTenantsCanOnlyReadIt) {
+  auto& plane = SharedControlPlane();
+  CreateNamespace("quota");
+  CreateNamespace("noquota");
+  for (int i = 0; i < 4; ++i) CreateMachine(StrCat("quota-", i), "quota", "kunming-a", 1.0);
+  for (int i = 0; i < 2; ++i) CreateMachine(StrCat("noquota-", i), "noquota", "kunming-a", 1.0);
+  auto quota = api_->Create(api::kComputeQuotas, "quota",
+                            {{"apiVersion", "zhisuan.io/v1alpha1"},
+                             {"kind", "ComputeQuota"},
+                             {"metadata", {{"name", "gpus"}, {"namespace", "quota"}}},
+                             {"spec", {{"hard", {{"accelerators", 8}}}}}});
+  ASSERT_TRUE(quota.ok()) << quota.status();
+  ControllerProcess controller("quota", {"--leader-election-id=quota"});
+  controller.Start();
+
+  // Asking for 100000 accelerators, Partial, binds 8 worth (one node) and says why.
+  CreatePool("quota", "greedy",
+             {{"capacity", {{"accelerators", 100000}}},
+              {"allocation", "Partial"},
+              {"nodeSelector", {{"matchLabels", {{"suite", "quota"}}}}}});
+  ASSERT_TRUE(Eventually([&] {
+    return Condition(Pool("quota", "greedy"), "CapacitySatisfied", "reason") == "QuotaExceeded";
+  })) << Pool("quota", "greedy").dump(2);
+  EXPECT_EQ(BoundNodes("quota", "quota.greedy").size(), 1u);
+  EXPECT_THAT(Condition(Pool("quota", "greedy"), "CapacitySatisfied", "message"),
+              HasSubstr("ComputeQuota quota/gpus caps the namespace at 8 accelerators; its pools "
+                        "hold 8"));
+  auto used = [&] {
+    auto object = api_->Get(api::kComputeQuotas, "quota", "gpus");
+    return object.ok() ? object->value("/status/used/accelerators"_json_pointer, -1) : -1;
+  };
+  ASSERT_TRUE(Eventually([&] { return used() == 8; }))
+      << api_->Get(api::kComputeQuotas, "quota", "gpus")->dump(2);
+
+  // A second pool of the namespace gets nothing; another namespace is not capped.
+  CreatePool("quota", "second",
+             {{"capacity", {{"accelerators", 8}}},
+              {"allocation", "Partial"},
+              {"nodeSelector", {{"matchLabels", {{"suite", "quota"}}}}}});
+  CreatePool("noquota", "free",
+             {{"capacity", {{"accelerators", 16}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "noquota"}}}}}});
+  ASSERT_TRUE(Eventually([&] {
+    return Condition(Pool("quota", "second"), "CapacitySatisfied", "reason") == "QuotaExceeded";
+  })) << Pool("quota", "second").dump(2);
+  EXPECT_TRUE(BoundNodes("quota", "quota.second").empty());
+  ASSERT_TRUE(Eventually([&] {
+    return Condition(Pool("noquota", "free"), "Ready", "status") == "True";
+  })) << Pool("noquota", "free").dump(2);
+  EXPECT_EQ(BoundNodes("noquota", "noquota.free").size(), 2u);
+
+  // Raising the quota lets the namespace grow to it, and no further.
+  auto raised = api_->Patch(api::kComputeQuotas, "quota", "gpus", kube::PatchType::kMerge,
+                            {{"spec", {{"hard", {{"accelerators", 24}}}}}});
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  ASSERT_TRUE(Eventually([&] {
+    return BoundNodes("quota", "quota.greedy").size() +
+                   BoundNodes("quota", "quota.second").size() ==
+               3 &&
+           used() == 24;
+  })) << Pool("quota", "greedy").dump(2);
+  EXPECT_GE(BoundNodes("quota", "quota.greedy").size(), 2u);
+
+  // A tenant with the chart's tenant role reads quotas and cannot write them.
+  const std::string role = TenantRoleFromChart();
+  ASSERT_EQ(plane.Kubectl({"apply", "-f", "-"}, role).exit_code, 0);
+  auto bound = plane.Kubectl({"-n", "quota", "create", "rolebinding", "alice-pools",
+                              "--clusterrole=zhisuan-tenant", "--user=alice"});
+  ASSERT_EQ(bound.exit_code, 0) << bound.output;
+  auto read = plane.Kubectl({"--as=alice", "-n", "quota", "get", "computequota", "gpus", "-o",
+                             "jsonpath={.spec.hard.accelerators}"});
+  EXPECT_EQ(read.exit_code, 0) << read.output;
+  EXPECT_EQ(read.output, "24");
+  auto patched =
+      plane.Kubectl({"--as=alice", "-n", "quota", "patch", "computequota", "gpus", "--type=merge",
+                     "-p", R"({"spec":{"hard":{"accelerators":100000}}})"});
+  EXPECT_NE(patched.exit_code, 0);
+  EXPECT_THAT(patched.output, HasSubstr("forbidden"));
+  auto created =
+      plane.Kubectl({"--as=alice", "-n", "quota", "create", "-f", "-"},
+                    "apiVersion: zhisuan.io/v1alpha1\nkind: ComputeQuota\nmetadata: {name: mine}\n"
+                    "spec: {hard: {accelerators: 100000}}\n");
+  EXPECT_NE(created.exit_code, 0);
+  EXPECT_THAT(created.output, HasSubstr("forbidden"));
+  auto status_write = plane.Kubectl({"--as=alice", "-n", "quota", "patch", "computequota", "gpus",
+                                     "--subresource=status", "--type=merge", "-p",
+                                     R"({"status":{"used":{"accelerators":0}}})"});
+  EXPECT_NE(status_write.exit_code, 0);
+  // ...while the same tenant still manages its pools.
+  auto pool_write = plane.Kubectl(
+      {"--as=alice", "-n", "quota", "auth", "can-i", "create", "computepools.zhisuan.io"});
+  EXPECT_THAT(pool_write.output, HasSubstr("yes"));
+  EXPECT_EQ(controller.Stop(), 0);
 }
 
 }  // namespace

@@ -137,9 +137,12 @@ TEST_F(MetricsTest, ScrapeExportsTelemetryFlopsHealthEnergyAndSelfMetrics) {
            StrCat("zhisuan_device_peak_flops{", kGpu0,
                   R"(,method="table",precision="bf16"} 989400000000000)"),
            StrCat("zhisuan_device_measured_to_peak_ratio{", kGpu0,
-                  R"(,precision="bf16",kernel="mma-m16n8k16-bf16"} 0.5)"),
-           std::string(
-               R"(zhisuan_cpu_measured_to_peak_ratio{precision="fp32",kernel="avx2-fma"} 0.5)"),
+                  R"(,precision="bf16",kernel="mma-m16n8k16-bf16",source="hardware"} 0.5)"),
+           std::string(R"(zhisuan_cpu_measured_to_peak_ratio{precision="fp32",kernel="avx2-fma",)"
+                       R"(source="hardware"} 0.5)"),
+           std::string(R"(zhisuan_agent_simulated_hardware{backend="nvml"} 0)"),
+           std::string(R"(zhisuan_agent_simulated_hardware{backend="cuda"} 0)"),
+           std::string(R"(zhisuan_agent_simulated_hardware{backend="sysfs"} 0)"),
            std::string(
                R"(zhisuan_node_peak_flops{kind="accelerator",precision="bf16"} 1978800000000000)"),
            std::string(R"(zhisuan_node_peak_flops{kind="cpu",precision="fp32"} 256000000000)"),
@@ -402,6 +405,57 @@ TEST(MeasuredFlopsCollectorTest, AMeasurementBeyondThePeakMarksItSuspect) {
   EXPECT_EQ(by_uuid["GPU-00000000"], 1);
   EXPECT_EQ(by_uuid["GPU-00000001"], 0);
   EXPECT_EQ(by_uuid.count("GPU-00000002"), 0u);
+}
+
+// Issue 18: a figure from a stand-in says so. The CPU probe on the real CPU is hardware; the CUDA
+// probe through a stand-in driver is simulated, and so is discovery through a fake NVML and a
+// fixture tree. The simulated-hardware series exist on every node, so cardinality is fixed.
+TEST(MeasuredFlopsCollectorTest, EveryMeasurementCarriesItsSource) {
+  AgentState state;
+  state.devices = {DeviceWithPeak(MakeH100(0))};
+  state.cpu_peak.flops[static_cast<size_t>(Precision::kFp32)] = 256e9;
+  FlopsMeasurement cpu;
+  cpu.target = "cpu";
+  cpu.precision = Precision::kFp32;
+  cpu.kernel = "avx2-fma";
+  cpu.flops = 128e9;
+  FlopsMeasurement gpu;
+  gpu.target = "0000:10:00.0";
+  gpu.precision = Precision::kBf16;
+  gpu.kernel = "mma-m16n8k16-bf16";
+  gpu.flops = 600e12;
+  gpu.stand_in = "fake_cuda";
+  state.measured_flops = {cpu, gpu};
+  state.stand_ins = {{"nvml", "fake_nvml"}, {"sysfs", "fixture tree h100-8x"}};
+
+  MetricFamilies out;
+  ASSERT_TRUE(MakeMeasuredFlopsCollector()->Collect(state, out).ok());
+  for (std::string_view name :
+       {"zhisuan_device_measured_flops", "zhisuan_device_measured_to_peak_ratio"}) {
+    const prometheus::MetricFamily* family = FamilyNamed(out, name);
+    ASSERT_NE(family, nullptr) << name;
+    ASSERT_EQ(family->metric.size(), 1u) << name;
+    EXPECT_EQ(LabelValue(family->metric[0], "source"), "simulated") << name;
+  }
+  for (std::string_view name :
+       {"zhisuan_cpu_measured_flops", "zhisuan_cpu_measured_to_peak_ratio"}) {
+    const prometheus::MetricFamily* family = FamilyNamed(out, name);
+    ASSERT_NE(family, nullptr) << name;
+    ASSERT_EQ(family->metric.size(), 1u) << name;
+    EXPECT_EQ(LabelValue(family->metric[0], "source"), "hardware") << name;
+  }
+
+  MetricFamilies agent;
+  ASSERT_TRUE(MakeAgentCollector()->Collect(state, agent).ok());
+  const prometheus::MetricFamily* simulated =
+      FamilyNamed(agent, "zhisuan_agent_simulated_hardware");
+  ASSERT_NE(simulated, nullptr);
+  std::map<std::string, double> by_backend;
+  for (const auto& metric : simulated->metric) {
+    by_backend[LabelValue(metric, "backend")] = metric.gauge.value;
+  }
+  EXPECT_EQ(by_backend, (std::map<std::string, double>{
+                            {"nvml", 1}, {"dcmi", 0}, {"cuda", 1}, {"sysfs", 1}, {"procfs", 0}}));
 }
 
 // Issue 18: `zhisuan-agent --kubernetes=false` with no energy profile exported an intensity of 0,

@@ -248,6 +248,37 @@ class PodBuilder {
 };
 inline PodBuilder MakePod(std::string_view key) { return PodBuilder(key); }
 
+// MakeQuota("t/q").Accelerators(8).Flops(api::Precision::kBf16, "20P").Obj()
+class QuotaBuilder {
+ public:
+  explicit QuotaBuilder(std::string_view key) {
+    const size_t slash = key.find('/');
+    quota_.quota.quota_namespace = std::string(key.substr(0, slash));
+    quota_.quota.name = std::string(key.substr(slash + 1));
+    quota_.quota.uid = "uid-quota-" + quota_.quota.name;
+    quota_.quota.resource_version = "1";
+    quota_.quota.generation = 1;
+  }
+  QuotaBuilder& Accelerators(int64_t count) {
+    quota_.quota.hard.accelerators = count;
+    return *this;
+  }
+  QuotaBuilder& Flops(api::Precision precision, std::string_view flops) {
+    quota_.quota.hard.flops[precision] = Quantity(flops);
+    return *this;
+  }
+  QuotaBuilder& Invalid(std::string why) {
+    quota_.invalid_spec = std::move(why);
+    return *this;
+  }
+  QuotaObservation Obj() const { return quota_; }
+
+ private:
+  QuotaObservation quota_;
+};
+
+inline QuotaBuilder MakeQuota(std::string_view key) { return QuotaBuilder(key); }
+
 class SnapshotBuilder {
  public:
   SnapshotBuilder& Add(Machine machine) {
@@ -268,6 +299,10 @@ class SnapshotBuilder {
   }
   SnapshotBuilder& Add(PodInfo pod) {
     snapshot_.pods.push_back(std::move(pod));
+    return *this;
+  }
+  SnapshotBuilder& Add(QuotaObservation quota) {
+    snapshot_.quotas.push_back(std::move(quota));
     return *this;
   }
   ClusterSnapshot Obj() const { return snapshot_; }

@@ -34,6 +34,9 @@ TEST(CudaMmaProbeLibraryTest, MeasuresEveryDeviceThroughTheDriverApi) {
   // The timed run is sized to the requested duration.
   EXPECT_NEAR(first.seconds, 0.05, 0.005);
   EXPECT_EQ(measured->back().target, "0000:db:00.0");
+  // Issue 18: the fake driver says it is one, so its figures are simulated, never hardware.
+  EXPECT_EQ(first.stand_in, "fake_cuda");
+  EXPECT_EQ(first.Source(), "simulated");
 }
 
 TEST(CudaMmaProbeLibraryTest, LeavesBusyDevicesAlone) {

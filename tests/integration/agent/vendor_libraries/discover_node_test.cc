@@ -68,6 +68,11 @@ TEST_F(DiscoverNodeTest, NvmlSupersedesPciByBusId) {
   EXPECT_EQ(ResultOf(inventory, "dcmi")->status.code(), StatusCode::kUnavailable);
   EXPECT_TRUE(ResultOf(inventory, "cpu")->status.ok());
   EXPECT_EQ(inventory.cpu.sockets, 2);
+  // Issue 18: the fake NVML and the fixture tree are stand-ins, and the inventory says so.
+  EXPECT_THAT(
+      inventory.stand_ins,
+      ::testing::ElementsAre(StandIn{"nvml", "fake_nvml"}, StandIn{"sysfs", "fixture tree h100-8x"},
+                             StandIn{"procfs", "fixture tree h100-8x"}));
 }
 
 TEST_F(DiscoverNodeTest, PciFillsWhatAnOldNvmlCannotTell) {
@@ -100,6 +105,8 @@ TEST_F(DiscoverNodeTest, Mi300xAndAscendNodes) {
     EXPECT_EQ(ascend.accelerators[i].index, static_cast<int>(i));
   }
   EXPECT_EQ(ascend.accelerators[7].numa_node, 3);  // from the PCI scan
+  ASSERT_FALSE(ascend.stand_ins.empty());
+  EXPECT_EQ(ascend.stand_ins[0], (StandIn{"dcmi", "fake_dcmi"}));
 }
 
 TEST_F(DiscoverNodeTest, VendorWithoutBusIdsSupersedesItsPciEntries) {

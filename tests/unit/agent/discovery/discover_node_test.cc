@@ -115,5 +115,31 @@ TEST_F(DiscoverNodeTest, NeverFailsEvenWithNothingToRead) {
   EXPECT_EQ(ResultOf(inventory, "cpu")->status.code(), StatusCode::kNotFound);
 }
 
+// Issue 18: a fixture tree says it is one, and the inventory read from it is simulated.
+TEST_F(DiscoverNodeTest, AFixtureTreeAndAStandInLibraryMakeTheInventorySimulated) {
+  nvml::NvmlApi api = nvml::testing::FakeNvml::Api();
+  api.stand_in = "fake_nvml";  // as NvmlApi::Resolve reads it from a stand-in library
+  std::vector<DiscoveryBackendPtr> backends;
+  backends.push_back(nvml::MakeNvmlBackend(api));
+  backends.push_back(std::make_unique<pci::PciScanBackend>(FixtureSysfs("h100-8x")));
+  NodeInventory inventory =
+      DiscoverNode(backends, *FixtureSysfs("h100-8x"), *FixtureProcfs("h100-8x"));
+  ASSERT_THAT(inventory.accelerators, SizeIs(8));
+  EXPECT_THAT(
+      inventory.stand_ins,
+      ::testing::ElementsAre(StandIn{"nvml", "fake_nvml"}, StandIn{"sysfs", "fixture tree h100-8x"},
+                             StandIn{"procfs", "fixture tree h100-8x"}));
+}
+
+TEST_F(DiscoverNodeTest, ARealLibraryAndTreeAreNoStandIns) {
+  std::vector<DiscoveryBackendPtr> backends;
+  backends.push_back(nvml::MakeNvmlBackend(nvml::testing::FakeNvml::Api()));  // no marker
+  auto nothing = MakeRootedFileReader("/nonexistent-zhisuan-root");
+  NodeInventory inventory = DiscoverNode(backends, *nothing, *nothing);
+  EXPECT_THAT(inventory.stand_ins, ::testing::IsEmpty());
+  EXPECT_EQ(FixtureTreeAt(*MakeRootedFileReader("/sys")), std::nullopt);
+  EXPECT_EQ(FixtureTreeAt(*FixtureSysfs("cpu-only")), "fixture tree cpu-only");
+}
+
 }  // namespace
 }  // namespace zhisuan::agent

@@ -82,6 +82,74 @@ TEST(ComputeNodeStatusTest, CarriesInventoryHealthFlopsPowerEnergyAndConditions)
   ASSERT_NE(carbon, nullptr);
   EXPECT_EQ(carbon->status, "True");
   EXPECT_EQ(carbon->reason, "EnergyProfileKnown");
+  // Real hardware: every measurement says so, and nothing is simulated or suspect.
+  EXPECT_EQ(status.measured_flops_source, "hardware");
+  EXPECT_DOUBLE_EQ(At(status.accelerators[0].measured_flops, Precision::kBf16), 700e12);
+  EXPECT_EQ(status.accelerators[0].measured_flops_source, "hardware");
+  const api::Condition* simulated = api::FindCondition(status.conditions, "SimulatedHardware");
+  ASSERT_NE(simulated, nullptr);
+  EXPECT_EQ(simulated->status, "False");
+  EXPECT_EQ(simulated->reason, "RealHardware");
+  const api::Condition* suspect = api::FindCondition(status.conditions, "PeakFlopsSuspect");
+  ASSERT_NE(suspect, nullptr);
+  EXPECT_EQ(suspect->status, "False");
+  EXPECT_EQ(suspect->reason, "WithinPeak");
+}
+
+// Issue 18: a stand-in never passes for the real thing. Discovery through a fake NVML and a
+// fixture tree, and a probe through a fake CUDA driver, make the node SimulatedHardware and its
+// measurements simulated, in the status and in the JSON the controller reads.
+TEST(ComputeNodeStatusTest, StandInsMakeTheNodeSimulatedAndNameThemselves) {
+  AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia, 2));
+  state.stand_ins = {{"nvml", "fake_nvml"}, {"sysfs", "fixture tree h100-8x"}};
+  state.measured_flops[1].stand_in = "fake_cuda";
+  const api::ComputeNodeStatus status = BuildComputeNodeStatus(state, nullptr, kNow);
+  EXPECT_EQ(status.accelerators[0].measured_flops_source, "hardware");
+  EXPECT_EQ(status.accelerators[1].measured_flops_source, "simulated");
+  EXPECT_EQ(status.measured_flops_source, "simulated");  // one simulated figure in the total
+  const api::Condition* simulated = api::FindCondition(status.conditions, "SimulatedHardware");
+  ASSERT_NE(simulated, nullptr);
+  EXPECT_EQ(simulated->status, "True");
+  EXPECT_EQ(simulated->reason, "StandInsInUse");
+  EXPECT_THAT(simulated->message, ::testing::HasSubstr("fake_nvml (nvml), fake_cuda (cuda), "
+                                                       "fixture tree h100-8x (sysfs)"));
+
+  const Json json = api::ToJson(status);
+  EXPECT_EQ(json["flops"]["measuredSource"], "simulated");
+  EXPECT_EQ(json["accelerators"][1]["measuredFlopsSource"], "simulated");
+  EXPECT_EQ(json["accelerators"][1]["measuredFlops"]["bf16"], "700T");
+  Json object = {{"metadata", {{"name", "gpu-node-1"}}}, {"status", json}};
+  auto decoded = api::ComputeNodeFromJson(object);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->status.measured_flops_source, "simulated");
+  EXPECT_EQ(decoded->status.accelerators[1].measured_flops_source, "simulated");
+  EXPECT_DOUBLE_EQ(At(decoded->status.accelerators[1].measured_flops, Precision::kBf16), 700e12);
+  object["status"]["flops"]["measuredSource"] = "measured";
+  EXPECT_FALSE(api::ComputeNodeFromJson(object).ok());
+}
+
+// Issue 18: a measurement more than 1.05 x the peak shows the peak to be wrong; the condition
+// names the device, the precision, the measurement and the peak, and never calls it met.
+TEST(ComputeNodeStatusTest, AMeasurementAboveThePeakMakesThePeakSuspect) {
+  AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia, 2));
+  state.measured_flops[1].flops = 1100e12;  // 1.11 x H100 SXM5's 989.4 TFLOPS bf16
+  state.measured_flops[1].stand_in = "fake_cuda";
+  const api::ComputeNodeStatus status = BuildComputeNodeStatus(state, nullptr, kNow);
+  const api::Condition* suspect = api::FindCondition(status.conditions, "PeakFlopsSuspect");
+  ASSERT_NE(suspect, nullptr);
+  EXPECT_EQ(suspect->status, "True");
+  EXPECT_EQ(suspect->reason, "MeasuredAbovePeak");
+  EXPECT_THAT(suspect->message,
+              ::testing::HasSubstr(StrCat(state.devices[1].accelerator.uuid,
+                                          " (H100-SXM5) bf16: measured 1100 TFLOP/s (simulated) vs "
+                                          "peak 989 TFLOP/s")));
+  EXPECT_THAT(suspect->message,
+              ::testing::Not(::testing::HasSubstr(state.devices[0].accelerator.uuid)));
+  EXPECT_THAT(suspect->message, ::testing::Not(::testing::HasSubstr("met")));
+
+  state.measured_flops.clear();
+  const api::ComputeNodeStatus unmeasured = BuildComputeNodeStatus(state, nullptr, kNow);
+  EXPECT_EQ(api::FindCondition(unmeasured.conditions, "PeakFlopsSuspect")->reason, "NotMeasured");
 }
 
 // Issue 18: a node without an energy profile published carbonIntensity 0 and carbonFreeRatio 0,
@@ -170,6 +238,32 @@ DesiredPublication Desired(const AgentState& state) {
   std::vector<Accelerator> accelerators;
   for (const auto& device : state.devices) accelerators.push_back(device.accelerator);
   return {"gpu-node-1", NodeLabelsFor(accelerators), BuildComputeNodeStatus(state, nullptr, kNow)};
+}
+
+// Issue 18: a suspect peak's message names the figures, which wobble with every probe run; only a
+// new fact (another device, a status change) is worth a write.
+TEST(PublishPlannerTest, ASuspectPeakWhoseFiguresWobbleWritesNothing) {
+  AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia, 2));
+  state.measured_flops[0].flops = 1100e12;
+  const DesiredPublication desired = Desired(state);
+  ObservedObjects observed;
+  observed.node = NodeWithAppliedLabels(desired.labels, "zhisuan-agent");
+  observed.compute_node = Json{
+      {"metadata",
+       {{"name", "gpu-node-1"},
+        {"generation", 1},
+        {"ownerReferences", Json::array({NodeOwnerReference("gpu-node-1", "node-uid-1")})}}},
+      {"status",
+       api::ToJson(StabiliseStatus(desired.status, Json{{"metadata", {{"generation", 1}}}}, {}))}};
+  AgentState later = state;
+  for (auto& measurement : later.measured_flops) measurement.flops *= 1.03;
+  DesiredPublication again = desired;
+  again.status = BuildComputeNodeStatus(later, nullptr, kNow + std::chrono::hours(1));
+  EXPECT_TRUE(PlanPublish(again, observed).Empty());
+
+  later.measured_flops[1].flops = 1100e12;  // a second device beats its peak: news
+  again.status = BuildComputeNodeStatus(later, nullptr, kNow + std::chrono::hours(1));
+  EXPECT_FALSE(PlanPublish(again, observed).Empty());
 }
 
 TEST(PublishPlannerTest, LabelsAppliedByReadsManagedFields) {

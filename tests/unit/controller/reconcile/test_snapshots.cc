@@ -68,6 +68,19 @@ ClusterSnapshot ApplyPlan(ClusterSnapshot snapshot, const PoolPlan& plan) {
       }
     }
   }
+  // Quota status, through JSON as the API server stores it.
+  for (const auto& change : plan.quota_changes) {
+    for (size_t i = 0; i < snapshot.quotas.size(); ++i) {
+      if (std::as_const(snapshot.quotas)[i].quota.Key() != change.quota_key) continue;
+      QuotaObservation& observation = snapshot.quotas[i];
+      const Json stored = {
+          {"metadata", {{"name", change.name}, {"namespace", change.quota_namespace}}},
+          {"spec", {{"hard", api::ToJson(observation.quota.hard)}}},
+          {"status", api::ToJson(change.to)}};
+      auto decoded = api::ComputeQuotaFromJson(stored, nullptr);
+      observation.quota.status = decoded.ok() ? decoded->status : change.to;
+    }
+  }
   // An eviction the API server accepted: the pod is gone (the tests' kubelet is instant).
   for (const auto& eviction : plan.evictions) {
     snapshot.pods.EraseIf([&eviction](const PodInfo& pod) {
