@@ -9,6 +9,7 @@
 
 #include "agent/agent_state.h"
 #include "agent/discovery/pci/pci_parsers.h"
+#include "agent/dra/kubelet_plugin_options.h"
 #include "agent/flops/measured_flops_scheduler.h"
 #include "agent/flops_measure_endpoint.h"
 #include "agent/kubernetes_integration.h"
@@ -67,19 +68,44 @@ ProbeGateOptions GateOptions(const AgentConfig& config, const KubernetesOptions&
               kubernetes.enabled && kubernetes.advertise == AdvertiseMode::kDevicePlugin};
 }
 
-// POST /flops/measure, authenticated and authorised by the API server. The scheduler exists only
-// after discovery, so the trigger reads it through `flops` (null until then: busy).
-StatusOr<std::unique_ptr<FlopsMeasureEndpoint>> MakeFlopsMeasureEndpoint(
-    const AgentConfig& config, const KubernetesOptions& kubernetes,
-    const std::atomic<MeasuredFlopsScheduler*>& flops, const ClockPtr& clock) {
+// A client for the API server's reviews (TokenReview, SubjectAccessReview).
+StatusOr<kube::ApiClientPtr> ReviewClient(const KubernetesOptions& kubernetes) {
   if (!kubernetes.enabled) {
     return InvalidArgumentError("needs the API server to authorise requests (--kubernetes=true)");
   }
   auto resolved = kube::ResolveClientConfig(kubernetes.kubeconfig, kubernetes.kube_context);
   if (!resolved.ok()) return resolved.status().Annotate("--kubeconfig");
-  auto client = kube::NewRestClient(*resolved);
+  return kube::NewRestClient(*resolved);
+}
+
+// The HTTPS context for --metrics-tls-*, or null for plain HTTP.
+StatusOr<std::shared_ptr<TlsServerContext>> MetricsTls(const AgentConfig& config) {
+  if (!config.metrics_tls.enabled()) return std::shared_ptr<TlsServerContext>();
+  auto tls = TlsServerContext::Create(config.metrics_tls);
+  if (!tls.ok()) return tls.status().Annotate("--metrics-tls-cert-file/--metrics-tls-key-file");
+  return tls;
+}
+
+// The reviewer for --metrics-auth=kubernetes, or null when /metrics is open.
+StatusOr<kube::RequestAuthorizerPtr> MetricsAuthorizer(const AgentConfig& config,
+                                                       const KubernetesOptions& kubernetes,
+                                                       const ClockPtr& clock) {
+  if (config.metrics_auth == kube::MetricsAuth::kNone) return kube::RequestAuthorizerPtr();
+  auto client = ReviewClient(kubernetes);
+  if (!client.ok()) return client.status().Annotate("--metrics-auth=kubernetes");
+  kube::KubernetesAuthorizerOptions options;
+  options.attributes = kube::MetricsAccess();
+  return kube::MakeKubernetesAuthorizer(*client, std::move(options), clock);
+}
+
+// POST /flops/measure, authenticated and authorised by the API server. The scheduler exists only
+// after discovery, so the trigger reads it through `flops` (null until then: busy).
+StatusOr<std::unique_ptr<FlopsMeasureEndpoint>> MakeFlopsMeasureEndpoint(
+    const AgentConfig& config, const KubernetesOptions& kubernetes,
+    const std::atomic<MeasuredFlopsScheduler*>& flops, const ClockPtr& clock) {
+  auto client = ReviewClient(kubernetes);
   if (!client.ok()) return client.status();
-  KubernetesAuthorizerOptions options;
+  kube::KubernetesAuthorizerOptions options;
   options.attributes = FlopsMeasureAccess(NodeName(config));
   FlopsMeasureEndpoint::Trigger trigger{
       .busy =
@@ -93,8 +119,29 @@ StatusOr<std::unique_ptr<FlopsMeasureEndpoint>> MakeFlopsMeasureEndpoint(
           },
   };
   return std::make_unique<FlopsMeasureEndpoint>(
-      MakeKubernetesAuthorizer(*client, std::move(options), clock), std::move(trigger), clock,
+      kube::MakeKubernetesAuthorizer(*client, std::move(options), clock), std::move(trigger), clock,
       config.flops_measure_min_interval);
+}
+
+// The kubelet DRA plugin, with a client of its own: it reads ResourceClaims, which nothing else in
+// the agent does. Accelerators come from the latest snapshot, so a claim is prepared against what
+// the node has now.
+StatusOr<std::unique_ptr<dra::KubeletPlugin>> StartDraKubeletPlugin(
+    const dra::KubeletPluginOptions& options, const KubernetesOptions& kubernetes,
+    const std::string& node_name, const AgentStateStore& store, const ClockPtr& clock) {
+  if (!kubernetes.enabled) {
+    return InvalidArgumentError("needs the API server to read ResourceClaims (--kubernetes=true)");
+  }
+  auto resolved = kube::ResolveClientConfig(kubernetes.kubeconfig, kubernetes.kube_context);
+  if (!resolved.ok()) return resolved.status().Annotate("--kubeconfig");
+  resolved->user_agent = StrCat("zhisuan-agent/", ZHISUAN_VERSION, " (dra)");
+  auto client = kube::NewRestClient(*resolved, clock);
+  if (!client.ok()) return client.status();
+  return dra::StartKubeletPlugin(options, node_name, *client, [&store] {
+    std::vector<Accelerator> accelerators;
+    for (const auto& device : store.Load()->devices) accelerators.push_back(device.accelerator);
+    return accelerators;
+  });
 }
 
 }  // namespace
@@ -120,7 +167,9 @@ std::string MeasureFlopsOnceJson(const AgentConfig& config, const KubernetesOpti
   backend_views.reserve(backends.size());
   for (auto& backend : backends) backend_views.push_back(backend.get());
   AgentStateStore store;
-  Sampler sampler({.node_name = NodeName(config), .sample_interval = config.sample_interval},
+  Sampler sampler({.node_name = NodeName(config),
+                   .sample_interval = config.sample_interval,
+                   .average_power_window = config.energy_average_window},
                   {.discover = [&] { return DiscoverNode(backends, *sysfs, *procfs); },
                    .backends = backend_views,
                    .health = nullptr,
@@ -144,7 +193,11 @@ std::string MeasureFlopsOnceJson(const AgentConfig& config, const KubernetesOpti
                    {"max_mhz", cpu_info.max_mhz},
                    {"kernel_selected", std::string(SelectedCpuFmaKernel())}};
   if (!cpu.ok()) report["cpu"]["discovery_error"] = cpu.status().ToString();
-  const PeakFlops cpu_peak = CpuPeakFlops(cpu_info);
+  // The peak at the clock the probe measured (nominal where it could not), and which one it is.
+  const CpuPeakClock cpu_clock = ChooseCpuPeakClock(cpu_info, results.measurements);
+  const PeakFlops cpu_peak = CpuPeakFlops(cpu_info, cpu_clock);
+  report["cpu"]["peak_clock_mhz"] = cpu_clock.mhz;
+  report["cpu"]["peak_clock_source"] = std::string(CpuClockSourceName(cpu_clock.source));
   nlohmann::json measurements = nlohmann::json::array();
   for (const auto& m : results.measurements) {
     nlohmann::json entry = {{"target", m.target},
@@ -157,6 +210,7 @@ std::string MeasureFlopsOnceJson(const AgentConfig& config, const KubernetesOpti
                             {"source", std::string(m.Source())}};
     if (!m.stand_in.empty()) entry["stand_in"] = m.stand_in;
     if (m.threads > 0) entry["threads"] = m.threads;
+    if (m.clock_mhz > 0) entry["clock_mhz"] = m.clock_mhz;
     PeakFlops peak;
     if (m.target == "cpu") {
       peak = cpu_peak;
@@ -188,13 +242,29 @@ std::string MeasureFlopsOnceJson(const AgentConfig& config, const KubernetesOpti
   return report.dump(2);
 }
 
-int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_options) {
+int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_options,
+             const dra::KubeletPluginOptions& dra_options) {
   const ClockPtr clock = SystemClock();
   const FileReaderPtr sysfs = MakeRootedFileReader(config.discovery.sysfs_root);
   const FileReaderPtr procfs = MakeRootedFileReader(config.discovery.procfs_root);
 
-  // Bind first: a taken or malformed address is a start-up error, before any hardware is touched.
-  StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Create(config.listen_address);
+  // Bind first: a taken or malformed address, or unusable TLS files, are start-up errors, before
+  // any hardware is touched.
+  StatusOr<std::shared_ptr<TlsServerContext>> tls = MetricsTls(config);
+  if (!tls.ok()) {
+    ZLOG(Error) << tls.status();
+    return 1;
+  }
+  StatusOr<kube::RequestAuthorizerPtr> metrics_authorizer =
+      MetricsAuthorizer(config, kubernetes_options, clock);
+  if (!metrics_authorizer.ok()) {
+    ZLOG(Error) << metrics_authorizer.status();
+    return 2;
+  }
+  HttpServerOptions http_options;
+  http_options.tls = *tls;
+  StatusOr<std::unique_ptr<HttpServer>> server =
+      HttpServer::Create(config.listen_address, std::move(http_options));
   if (!server.ok()) {
     ZLOG(Error) << server.status().Annotate("--listen-address");
     return 1;
@@ -224,9 +294,18 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_opti
   MetricsExposition exposition(store, MakeDefaultCollectors());
   HttpServer& http = **server;
   std::unique_ptr<FlopsMeasureEndpoint> flops_endpoint;
-  http.Handle("GET", "/metrics", [&](const HttpRequest&) {
+  HttpHandler metrics = [&](const HttpRequest&) {
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", exposition.Render()};
-  });
+  };
+  if (*metrics_authorizer) {
+    metrics = kube::RequireAccess(**metrics_authorizer, "GET /metrics", std::move(metrics));
+  }
+  if (!config.metrics_tls.client_ca_file.empty()) {
+    metrics = RequireClientCertificate(std::move(metrics));
+  }
+  http.Handle("GET", "/metrics", std::move(metrics));
+  // The kubelet's probes carry no token and, with TLS, verify no certificate: /healthz and /readyz
+  // stay open. They reveal only "ok" or "not ready".
   http.Handle("GET", "/healthz", [](const HttpRequest&) { return HttpResponse{200, {}, "ok\n"}; });
   http.Handle("GET", "/readyz", [&](const HttpRequest&) {
     return store.Load()->ready ? HttpResponse{200, {}, "ok\n"}
@@ -248,7 +327,9 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_opti
   ZLOG(Info) << "zhisuan-agent " << ZHISUAN_VERSION << " serving on port " << http.port()
              << " for node " << NodeName(config);
 
-  Sampler sampler({.node_name = NodeName(config), .sample_interval = config.sample_interval},
+  Sampler sampler({.node_name = NodeName(config),
+                   .sample_interval = config.sample_interval,
+                   .average_power_window = config.energy_average_window},
                   sources, store, clock);
   sampler.Discover();
   // Publishing needs a discovered inventory, so it starts only now. A cluster that cannot be
@@ -256,8 +337,9 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_opti
   // agent: a DaemonSet whose token mount failed must be noticed.
   std::unique_ptr<KubernetesIntegration> kubernetes;
   if (kubernetes_options.enabled) {
-    auto started =
-        KubernetesIntegration::Start(kubernetes_options, NodeName(config), store, health, clock);
+    KubernetesOptions options = kubernetes_options;
+    options.sysfs_root = config.discovery.sysfs_root;  // the DRA slices' PCIe roots
+    auto started = KubernetesIntegration::Start(options, NodeName(config), store, health, clock);
     if (!started.ok()) {
       ZLOG(Error) << "cannot start the Kubernetes integration: " << started.status()
                   << " (pass --kubeconfig, or --kubernetes=false to run without Kubernetes)";
@@ -265,6 +347,18 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_opti
       return 2;
     }
     kubernetes = std::move(*started);
+  }
+  std::unique_ptr<dra::KubeletPlugin> dra_plugin;
+  if (dra_options.enabled) {
+    auto started =
+        StartDraKubeletPlugin(dra_options, kubernetes_options, NodeName(config), store, clock);
+    if (!started.ok()) {
+      ZLOG(Error) << started.status().Annotate("--dra-kubelet-plugin=true");
+      kubernetes.reset();
+      http.Stop();
+      return 2;
+    }
+    dra_plugin = std::move(*started);
   }
   const CpuInfo cpu = store.Load()->cpu;
   const ProbeGate gate(store, MakePodResourcesClient(config.pod_resources_socket),
@@ -293,6 +387,7 @@ int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes_opti
     ZLOG(Info) << "signal " << signal_number << ": shutting down";
     break;
   }
+  dra_plugin.reset();  // the kubelet deregisters the driver when its sockets go
   kubernetes.reset();  // stops device plugins (removing their sockets) and the publisher first
   http.Stop();
   sampler.Stop();

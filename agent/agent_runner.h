@@ -9,12 +9,17 @@
 namespace zhisuan::agent {
 
 struct KubernetesOptions;
+namespace dra {
+struct KubeletPluginOptions;
+}
 
 // Runs until SIGTERM or SIGINT; SIGUSR1 re-runs the FLOPS probes. Returns the process exit code.
 // The caller must have blocked those signals in every thread (BlockAgentSignals) before any
 // thread starts, so that only this function's sigwait sees them.
-// `kubernetes` decides whether the agent also publishes to Kubernetes and serves the kubelet.
-int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes);
+// `kubernetes` decides whether the agent also publishes to Kubernetes and serves the kubelet;
+// `dra` whether it also serves the kubelet as the DRA driver's plugin.
+int RunAgent(const AgentConfig& config, const KubernetesOptions& kubernetes,
+             const dra::KubeletPluginOptions& dra);
 void BlockAgentSignals();
 
 // --measure-flops-once: runs the CPU and CUDA probes on this host and returns a JSON report with

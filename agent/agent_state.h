@@ -12,6 +12,7 @@
 
 #include "agent/device.h"
 #include "agent/discovery/discovery.h"
+#include "agent/energy/average_power.h"
 #include "agent/energy/emissions.h"
 #include "agent/energy/energy_profile.h"
 #include "agent/flops/flops_probe.h"
@@ -41,6 +42,7 @@ struct AgentState {
   std::vector<DeviceState> devices;
   CpuInfo cpu;
   PeakFlops cpu_peak;
+  CpuPeakClock cpu_peak_clock;  // the clock cpu_peak is at: measured by the probe, else nominal
   std::vector<BackendResult> backend_results;
   std::vector<StandIn> stand_ins;  // discovery's stand-ins (NodeInventory::stand_ins)
 
@@ -52,6 +54,9 @@ struct AgentState {
   bool energy_profile_ok = true;
   std::optional<WallTime> energy_feed_valid_until;  // nullopt: a static profile, never expires
   bool energy_feed_expired = false;
+  // The accelerators' average power over the sampler's window (average_power.h): the energy
+  // figure the controller weights a pool's carbon figures by.
+  AveragePowerReading accelerator_average_power;
 
   std::map<std::string, uint64_t, std::less<>> errors_total;  // component -> count
   uint64_t samples_total = 0;

@@ -136,6 +136,10 @@ struct CpuInfo {
   int numa_nodes = 0;
   double max_mhz = 0;                  // from cpufreq, else /proc/cpuinfo
   std::vector<std::string> isa_flags;  // the relevant ones: avx2, fma, avx512f, amx_bf16, sve...
+  // What names the microarchitecture (agent/flops/cpu_peak_flops.h): x86 "cpu family" and
+  // "model"; on Arm the "CPU part" as model and family 0. -1 where cpuinfo has no such line.
+  int family = -1;
+  int model_number = -1;
 };
 
 }  // namespace zhisuan::agent

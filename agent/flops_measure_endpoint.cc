@@ -23,7 +23,8 @@ AccessAttributes FlopsMeasureAccess(const std::string& node_name) {
           .group = "zhisuan.io",
           .resource = "computenodes",
           .subresource = "measure",
-          .name = node_name};
+          .name = node_name,
+          .non_resource_path = {}};
 }
 
 FlopsMeasureEndpoint::FlopsMeasureEndpoint(RequestAuthorizerPtr authorizer, Trigger trigger,
@@ -34,24 +35,9 @@ FlopsMeasureEndpoint::FlopsMeasureEndpoint(RequestAuthorizerPtr authorizer, Trig
       min_interval_(min_interval) {}
 
 HttpResponse FlopsMeasureEndpoint::Handle(const HttpRequest& request) {
-  const AccessReview review = authorizer_->Review(request.Header("authorization").value_or(""));
-  switch (review.decision) {
-    case AccessDecision::kUnauthenticated: {
-      HttpResponse response{401, {}, "unauthorized\n"};
-      response.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return response;
-    }
-    case AccessDecision::kForbidden:
-      ZLOG(Info) << "POST /flops/measure refused: " << review.reason;
-      return {403, {}, StrCat("forbidden: ", review.reason, "\n")};
-    case AccessDecision::kUnavailable: {
-      HttpResponse response{503, {}, StrCat("cannot authorise now: ", review.reason, "\n")};
-      response.headers.emplace_back("Retry-After", "1");
-      return response;
-    }
-    case AccessDecision::kAllowed:
-      break;
-  }
+  const kube::AccessReview review =
+      authorizer_->Review(request.Header("authorization").value_or(""));
+  if (auto refusal = kube::RefusalFor(review, "POST /flops/measure")) return std::move(*refusal);
   std::lock_guard lock(mu_);
   const SteadyTime now = clock_->Now();
   if (last_run_ && now - *last_run_ < min_interval_) {

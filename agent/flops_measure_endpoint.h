@@ -10,11 +10,14 @@
 #include <mutex>
 #include <optional>
 
-#include "agent/access/request_authorizer.h"
 #include "common/clock.h"
 #include "common/http_server.h"
+#include "kube/request_authorizer.h"
 
 namespace zhisuan::agent {
+
+using kube::AccessAttributes;
+using kube::RequestAuthorizerPtr;
 
 // The SubjectAccessReview attribute that authorises a probe run on `node_name`.
 AccessAttributes FlopsMeasureAccess(const std::string& node_name);

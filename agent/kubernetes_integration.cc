@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "agent/dra/resource_slices.h"
 #include "agent/publish/compute_node_status.h"
 #include "agent/publish/node_labels.h"
 #include "agent/resource_naming.h"
+#include "api/meta.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -27,6 +29,15 @@ StatusOr<std::chrono::milliseconds> ParsePublishInterval(std::string_view flag,
   return interval;
 }
 
+// A fraction from 0 to 1.
+StatusOr<double> ParseFraction(std::string_view flag, std::string_view value) {
+  const std::optional<double> number = ParseDouble(value);
+  if (!number || !(*number >= 0 && *number <= 1)) {
+    return InvalidArgumentError(StrCat("--", flag, "=", value, ": must be a number from 0 to 1"));
+  }
+  return *number;
+}
+
 }  // namespace
 
 std::string KubernetesUsage() {
@@ -44,7 +55,13 @@ std::string KubernetesUsage() {
   --publish-interval=DUR     how often the desired state is compared with the published one; a
                              comparison is local and writes only on change (default 1s; any
                              duration above 0: 500ms, 1s, 2m, 1h)
+  --energy-publish-threshold=FRACTION
+                             republish the accelerators' average power in the ComputeNode only
+                             when it moves by more than this fraction (default 0.1; 0..1)
   --kubernetes=BOOL          false: no API server and no kubelet at all (default true)
+  --dra=BOOL                 publish the accelerators as DRA ResourceSlices (resource.k8s.io/v1,
+                             Kubernetes 1.34+; docs/dra.md); needs the chart's dra.enabled RBAC
+                             (default false)
 )";
 }
 
@@ -58,9 +75,16 @@ StatusOr<KubernetesOptions> ExtractKubernetesFlags(std::vector<std::string>& arg
       continue;
     }
     const std::string name(flag->name);
-    static const std::vector<std::string> kFlags = {
-        "kubeconfig",      "kube-context", "advertise",        "device-plugin-dir",
-        "resource-prefix", "publish",      "publish-interval", "kubernetes"};
+    static const std::vector<std::string> kFlags = {"kubeconfig",
+                                                    "kube-context",
+                                                    "advertise",
+                                                    "device-plugin-dir",
+                                                    "resource-prefix",
+                                                    "publish",
+                                                    "publish-interval",
+                                                    "kubernetes",
+                                                    "energy-publish-threshold",
+                                                    "dra"};
     if (std::find(kFlags.begin(), kFlags.end(), name) == kFlags.end()) {
       rest.push_back(args[i]);
       continue;
@@ -68,7 +92,7 @@ StatusOr<KubernetesOptions> ExtractKubernetesFlags(std::vector<std::string>& arg
     std::string value;
     if (flag->value) {
       value = std::string(*flag->value);
-    } else if (name == "publish" || name == "kubernetes") {
+    } else if (name == "publish" || name == "kubernetes" || name == "dra") {
       value = "true";  // a bare boolean flag
     } else if (i + 1 < args.size()) {
       value = args[++i];
@@ -100,8 +124,12 @@ StatusOr<KubernetesOptions> ExtractKubernetesFlags(std::vector<std::string>& arg
       ZHISUAN_ASSIGN_OR_RETURN(options.publish, ParseBoolFlag(name, value));
     } else if (name == "kubernetes") {
       ZHISUAN_ASSIGN_OR_RETURN(options.enabled, ParseBoolFlag(name, value));
+    } else if (name == "dra") {
+      ZHISUAN_ASSIGN_OR_RETURN(options.dra, ParseBoolFlag(name, value));
     } else if (name == "publish-interval") {
       ZHISUAN_ASSIGN_OR_RETURN(options.publish_interval, ParsePublishInterval(name, value));
+    } else if (name == "energy-publish-threshold") {
+      ZHISUAN_ASSIGN_OR_RETURN(options.energy_publish_threshold, ParseFraction(name, value));
     }
   }
   args = std::move(rest);
@@ -123,7 +151,8 @@ StatusOr<std::unique_ptr<KubernetesIntegration>> KubernetesIntegration::Start(
     const KubernetesOptions& options, std::string node_name, const AgentStateStore& store,
     DeviceHealthTracker& health, ClockPtr clock, kube::ApiClientPtr client) {
   if (node_name.empty()) return InvalidArgumentError("the node name is empty (--node-name)");
-  const bool needs_api = options.publish || options.advertise == AdvertiseMode::kNodeStatus;
+  const bool needs_api =
+      options.publish || options.dra || options.advertise == AdvertiseMode::kNodeStatus;
   if (needs_api && client == nullptr) {
     ZHISUAN_ASSIGN_OR_RETURN(kube::ClientConfig config,
                              kube::ResolveClientConfig(options.kubeconfig, options.kube_context));
@@ -148,11 +177,15 @@ StatusOr<std::unique_ptr<KubernetesIntegration>> KubernetesIntegration::Start(
         DevicePluginSet::Start(plugin_options, accelerators, *self.health_source_));
   }
   if (options.publish) {
-    self.publisher_ = std::make_unique<ComputeNodePublisher>(self.client_, self.node_name_);
+    PublishPolicy policy;
+    policy.average_power_threshold_ratio = options.energy_publish_threshold;
+    self.publisher_ =
+        std::make_unique<ComputeNodePublisher>(self.client_, self.node_name_, std::move(policy));
   }
   if (options.advertise == AdvertiseMode::kNodeStatus) {
     self.advertiser_ = std::make_unique<NodeResourceAdvertiser>(self.client_, self.node_name_);
   }
+  if (options.dra) self.StartResourceSlices(accelerators);
   self.health_subscription_ =
       health.Subscribe([raw = &self](const std::string&, const DeviceHealth&) { raw->Wake(); });
   self.thread_ =
@@ -160,8 +193,42 @@ StatusOr<std::unique_ptr<KubernetesIntegration>> KubernetesIntegration::Start(
   return integration;
 }
 
+void KubernetesIntegration::StartResourceSlices(const std::vector<Accelerator>& accelerators) {
+  std::vector<std::string> bus_ids;
+  for (const Accelerator& accelerator : accelerators) bus_ids.push_back(accelerator.pci_bus_id);
+  pcie_roots_ = dra::PcieRoots(*MakeRootedFileReader(options_.sysfs_root), bus_ids);
+  slice_publisher_ = std::make_unique<dra::ResourceSlicePublisher>(client_, node_name_, clock_);
+  // The pool binding is the controller's label on the Node, which changes while the agent runs:
+  // a watch on this one Node (a field selector) learns it without polling.
+  kube::InformerOptions node_options;
+  node_options.type = kube::kNodes;
+  node_options.field_selector = StrCat("metadata.name=", node_name_);
+  node_options.drop_managed_fields = true;
+  own_node_ = std::make_unique<kube::Informer>(client_, std::move(node_options), clock_);
+  kube::ResourceEventHandlers handlers;
+  handlers.on_add = [this](const kube::ObjectPtr&) { Wake(); };
+  handlers.on_update = [this](const kube::ObjectPtr&, const kube::ObjectPtr&) { Wake(); };
+  own_node_->AddEventHandlers(std::move(handlers));
+  own_node_->Start();
+}
+
+dra::SliceInputs KubernetesIntegration::SliceInputsNow() const {
+  dra::SliceInputs inputs;
+  inputs.node_name = node_name_;
+  inputs.health = health_.Snapshot();
+  inputs.pcie_roots = pcie_roots_;
+  if (kube::ObjectPtr node = own_node_->store().Get(node_name_)) {
+    const kube::Json& metadata = (*node)["metadata"];
+    inputs.node_uid = metadata.value("uid", "");
+    inputs.pool_binding =
+        metadata.value("labels", kube::Json::object()).value(std::string(api::kPoolLabel), "");
+  }
+  return inputs;
+}
+
 KubernetesIntegration::~KubernetesIntegration() {
   health_.Unsubscribe(health_subscription_);
+  if (own_node_) own_node_->Stop();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -197,9 +264,14 @@ bool KubernetesIntegration::PublishOnce() {
     DesiredPublication desired{
         .node_name = node_name_,
         .labels = NodeLabelsFor(accelerators),
-        .status = BuildComputeNodeStatus(*state, &live_health, clock_->WallNow())};
+        .status = BuildComputeNodeStatus(*state, &live_health, clock_->WallNow()),
+        .average_power_pending = state->accelerator_average_power.pending};
     auto written = publisher_->Publish(desired);
     if (!written.ok()) failure = written.status();
+  }
+  if (slice_publisher_ && own_node_->HasSynced()) {
+    auto written = slice_publisher_->Publish(dra::BuildResourceSlices(*state, SliceInputsNow()));
+    if (!written.ok() && failure.ok()) failure = written.status();
   }
   if (advertiser_) {
     auto written = advertiser_->Advertise(

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,9 +22,12 @@
 
 #include "agent/agent_state.h"
 #include "agent/deviceplugin/device_plugin_set.h"
+#include "agent/dra/resource_slice_publisher.h"
+#include "agent/dra/resource_slices.h"
 #include "agent/publish/compute_node_publisher.h"
 #include "agent/publish/node_resource_advertiser.h"
 #include "kube/client.h"
+#include "kube/informer.h"
 
 namespace zhisuan::agent {
 
@@ -38,7 +42,14 @@ struct KubernetesOptions {
   std::string resource_prefix;  // --resource-prefix, e.g. zhisuan.io; "" keeps vendor names
   bool publish = true;          // --publish=false: no labels, no ComputeNode
   std::chrono::milliseconds publish_interval{1000};  // --publish-interval
+  // --energy-publish-threshold: the fraction by which the average power must move to be
+  // republished (PublishPolicy::average_power_threshold_ratio).
+  double energy_publish_threshold = PublishPolicy{}.average_power_threshold_ratio;
   std::chrono::milliseconds device_plugin_watch_interval{1000};
+  // --dra: publish the accelerators as DRA ResourceSlices (docs/dra.md). Off by default: it needs
+  // resource.k8s.io/v1 (Kubernetes 1.34) and the chart's dra.enabled RBAC.
+  bool dra = false;
+  std::string sysfs_root = "/sys";  // where the slices' PCIe roots are read (the discovery root)
 };
 
 // Removes the Kubernetes flags from `args` (both --name=value and --name value) and returns them,
@@ -61,6 +72,8 @@ class KubernetesIntegration {
   void Wake();
   // Writes to the API server so far (labels, ComputeNode, Node status).
   uint64_t api_writes() const;
+  // ResourceSlice writes so far (--dra).
+  uint64_t slice_writes() const { return slice_publisher_ ? slice_publisher_->writes() : 0; }
   // Publish passes that ended with everything the agent wants on the server.
   uint64_t successful_passes() const;
   const DevicePluginSet* device_plugins() const { return device_plugins_.get(); }
@@ -71,6 +84,8 @@ class KubernetesIntegration {
                         kube::ApiClientPtr client);
   // One pass: build the desired publication and write what differs. Returns false on failure.
   bool PublishOnce();
+  void StartResourceSlices(const std::vector<Accelerator>& accelerators);
+  dra::SliceInputs SliceInputsNow() const;
   void Loop();
 
   const KubernetesOptions options_;
@@ -83,6 +98,10 @@ class KubernetesIntegration {
   std::unique_ptr<DevicePluginSet> device_plugins_;
   std::unique_ptr<ComputeNodePublisher> publisher_;
   std::unique_ptr<NodeResourceAdvertiser> advertiser_;
+  // --dra: the node's own Node (its pool label and uid) and the slices' writer.
+  std::unique_ptr<kube::Informer> own_node_;
+  std::unique_ptr<dra::ResourceSlicePublisher> slice_publisher_;
+  std::map<std::string, std::string> pcie_roots_;
   int health_subscription_ = 0;
 
   mutable std::mutex mu_;

@@ -5,6 +5,7 @@
 
 #include "agent/agent_runner.h"
 #include "agent/config/agent_config.h"
+#include "agent/dra/kubelet_plugin_options.h"
 #include "agent/flops/peak_flops_table.h"
 #include "agent/kubernetes_integration.h"
 #include "common/file_reader.h"
@@ -18,6 +19,11 @@ int main(int argc, char** argv) {
     std::cerr << "zhisuan-agent: " << kubernetes.status().message() << "\n";
     return 2;
   }
+  auto dra_plugin = dra::ExtractKubeletPluginFlags(args);
+  if (!dra_plugin.ok()) {
+    std::cerr << "zhisuan-agent: " << dra_plugin.status().message() << "\n";
+    return 2;
+  }
   const zhisuan::FileReaderPtr files = zhisuan::MakeRootedFileReader("");
   auto config = ParseAgentConfig(args, [&](const std::string& path) { return files->Read(path); });
   if (!config.ok()) {
@@ -25,7 +31,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (config->print_help) {
-    std::cout << AgentUsage() << KubernetesUsage();
+    std::cout << AgentUsage() << KubernetesUsage() << dra::KubeletPluginUsage();
     return 0;
   }
   if (config->print_version) {
@@ -42,5 +48,5 @@ int main(int argc, char** argv) {
     return 0;
   }
   BlockAgentSignals();
-  return RunAgent(*config, *kubernetes);
+  return RunAgent(*config, *kubernetes, *dra_plugin);
 }

@@ -1,5 +1,6 @@
 #include "api/compute_node.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "api/quantity.h"
@@ -57,6 +58,32 @@ StatusOr<std::string> ReadMeasurementSource(const Json& json, const char* key,
     return InvalidArgumentError(StrCat(field, " must be hardware or simulated"));
   }
   return source;
+}
+
+// averagePowerWatts (0..kMaxAveragePowerWatts) with its averagePowerSource; neither, or both.
+Status ReadAveragePower(const Json& energy, EnergyStatus& out) {
+  const bool has_watts = energy.contains("averagePowerWatts");
+  const bool has_source = energy.contains("averagePowerSource");
+  if (!has_watts && !has_source) return OkStatus();
+  if (!has_watts || !energy["averagePowerWatts"].is_number()) {
+    return InvalidArgumentError("status.energy.averagePowerWatts is not a number");
+  }
+  const double watts = energy["averagePowerWatts"].get<double>();
+  if (!(watts >= 0 && watts <= kMaxAveragePowerWatts)) {
+    return InvalidArgumentError(
+        StrCat("status.energy.averagePowerWatts is outside 0..", kMaxAveragePowerWatts));
+  }
+  const std::string source = has_source && energy["averagePowerSource"].is_string()
+                                 ? energy["averagePowerSource"].get<std::string>()
+                                 : "";
+  if (std::find(kAveragePowerSources.begin(), kAveragePowerSources.end(), source) ==
+      kAveragePowerSources.end()) {
+    return InvalidArgumentError(
+        "status.energy.averagePowerSource must be counter, integrated_power or mixed");
+  }
+  out.average_power_watts = watts;
+  out.average_power_source = source;
+  return OkStatus();
 }
 
 Status CheckAcceleratorFlops(const FlopsByPrecision& flops, const std::string& field) {
@@ -145,6 +172,10 @@ Json ToJson(const ComputeNodeStatus& status) {
   if (status.energy.carbon_free_ratio) {
     energy["carbonFreeRatio"] = *status.energy.carbon_free_ratio;
   }
+  if (status.energy.average_power_watts) {
+    energy["averagePowerWatts"] = *status.energy.average_power_watts;
+    energy["averagePowerSource"] = status.energy.average_power_source;
+  }
   Json conditions = Json::array();
   for (const auto& condition : status.conditions) conditions.push_back(ToJson(condition));
   return {{"agentVersion", status.agent_version},
@@ -225,6 +256,7 @@ StatusOr<ComputeNode> ComputeNodeFromJson(const Json& object) {
       }
       node.status.energy.carbon_free_ratio = ratio;
     }
+    ZHISUAN_RETURN_IF_ERROR(ReadAveragePower(energy, node.status.energy));
     for (const auto& item : status.value("conditions", Json::array())) {
       ZHISUAN_ASSIGN_OR_RETURN(auto condition, ConditionFromJson(item));
       node.status.conditions.push_back(std::move(condition));

@@ -3,6 +3,7 @@
 // on that node and read by the controller. The CRD is
 // charts/zhisuan/crds/zhisuan.io_computenodes.yaml.
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,13 @@ struct AcceleratorStatus {
   friend bool operator==(const AcceleratorStatus&, const AcceleratorStatus&) = default;
 };
 
+// Where averagePowerWatts came from: the devices' energy counters, power integrated between
+// samples, or both (some devices have a counter, some do not).
+inline constexpr std::array<std::string_view, 3> kAveragePowerSources = {
+    "counter", "integrated_power", "mixed"};
+// An average above this for one node is corrupt (64 accelerators at 10 kW each).
+inline constexpr double kMaxAveragePowerWatts = 640'000;
+
 // Absent carbon figures are unknown (the agent has no energy profile), never 0: the codec omits
 // them and the decoder leaves them absent, and the controller admits such a node to no pool with a
 // carbon policy on the missing figure.
@@ -44,6 +52,11 @@ struct EnergyStatus {
   std::string zone;
   std::optional<double> carbon_intensity;   // gCO2e/kWh; absent: unknown
   std::optional<double> carbon_free_ratio;  // 0..1; absent: unknown
+  // The accelerators' average power over the agent's window (an hour by default): the energy figure
+  // a pool's carbon figures are weighted by. Republished only when it moves by more than
+  // --energy-publish-threshold; absent until known (never 0 for unknown).
+  std::optional<double> average_power_watts;
+  std::string average_power_source;  // kAveragePowerSources; empty when the figure is absent
 
   friend bool operator==(const EnergyStatus&, const EnergyStatus&) = default;
 };

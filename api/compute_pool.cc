@@ -336,8 +336,22 @@ Json ToJson(const ComputePoolStatus& status) {
                {"scheduling",
                 {{"nodeSelector", status.scheduling_node_selector},
                  {"tolerations", std::move(tolerations)}}}};
+  if (!status.scheduling_resource_claim_template.empty()) {
+    json["scheduling"]["resourceClaimTemplateName"] = status.scheduling_resource_claim_template;
+  }
   if (status.carbon_free_ratio) json["carbonFreeRatio"] = *status.carbon_free_ratio;
   if (status.carbon_intensity) json["carbonIntensity"] = *status.carbon_intensity;
+  if (status.carbon_uncounted_nodes > 0) {
+    json["carbonUncountedNodes"] = status.carbon_uncounted_nodes;
+  }
+  auto members = [&json](const char* field, const std::vector<MemberSince>& clocks) {
+    if (clocks.empty()) return;  // absent rather than [] keeps a quiet pool's status short
+    Json list = Json::array();
+    for (const auto& clock : clocks) list.push_back({{"node", clock.node}, {"since", clock.since}});
+    json[field] = std::move(list);
+  };
+  members("impairedMembers", status.impaired_members);
+  members("drainingMembers", status.draining_members);
   return json;
 }
 
@@ -366,12 +380,22 @@ StatusOr<ComputePoolStatus> ComputePoolStatusFromJson(const Json& json) {
     if (json.contains("carbonIntensity")) {
       status.carbon_intensity = json["carbonIntensity"].get<double>();
     }
+    ZHISUAN_ASSIGN_OR_RETURN(
+        status.carbon_uncounted_nodes,
+        ReadInt(json, "carbonUncountedNodes", 0, "status.carbonUncountedNodes", 0, INT32_MAX));
     const Json scheduling = json.value("scheduling", Json::object());
     status.scheduling_node_selector =
         scheduling.value("nodeSelector", std::map<std::string, std::string>{});
+    status.scheduling_resource_claim_template = scheduling.value("resourceClaimTemplateName", "");
     for (const auto& item : scheduling.value("tolerations", Json::array())) {
       status.scheduling_tolerations.push_back({item.value("key", ""), item.value("operator", ""),
                                                item.value("value", ""), item.value("effect", "")});
+    }
+    for (const auto& item : json.value("impairedMembers", Json::array())) {
+      status.impaired_members.push_back({item.value("node", ""), item.value("since", "")});
+    }
+    for (const auto& item : json.value("drainingMembers", Json::array())) {
+      status.draining_members.push_back({item.value("node", ""), item.value("since", "")});
     }
   } catch (const Json::exception& error) {
     return InvalidArgumentError(StrCat("status is malformed: ", error.what()));

@@ -40,6 +40,16 @@ struct Toleration {
   friend bool operator==(const Toleration&, const Toleration&) = default;
 };
 
+// When something began for one member node: the controller's grace clocks (how long a member has
+// fallen short, how long a drain has run). They live in the status because only the controller
+// may write it (tenants get computepools/status read-only), so a tenant cannot reset a clock and
+// keep a dead node, or cut a drain short (docs/security.md).
+struct MemberSince {
+  std::string node;
+  std::string since;  // RFC 3339
+  friend bool operator==(const MemberSince&, const MemberSince&) = default;
+};
+
 struct ComputePoolStatus {
   int64_t observed_generation = 0;
   std::vector<Condition> conditions;
@@ -48,8 +58,16 @@ struct ComputePoolStatus {
   double flops = 0;  // at spec precision
   std::optional<double> carbon_free_ratio;
   std::optional<double> carbon_intensity;
+  // Members that report a carbon figure but no energy figure yet (ComputeNode
+  // status.energy.averagePowerWatts), so the two figures above leave them out; 0 when all count.
+  int carbon_uncounted_nodes = 0;
   std::map<std::string, std::string> scheduling_node_selector;
   std::vector<Toleration> scheduling_tolerations;
+  // status.scheduling.resourceClaimTemplateName: the pool's DRA ResourceClaimTemplate (the
+  // controller's --dra); "" without one.
+  std::string scheduling_resource_claim_template;
+  std::vector<MemberSince> impaired_members;  // by node name; status.impairedMembers
+  std::vector<MemberSince> draining_members;  // by node name; status.drainingMembers
 
   friend bool operator==(const ComputePoolStatus&, const ComputePoolStatus&) = default;
 };

@@ -93,45 +93,132 @@ Wait WaitFor(int fd, short events, int wake_fd, Deadline deadline) {
   }
 }
 
-// Writes `data` on the non-blocking `fd` by `deadline`. False when cut off.
-bool WriteAll(int fd, std::string_view data, int wake_fd, Deadline deadline) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      data.remove_prefix(static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-        WaitFor(fd, POLLOUT, wake_fd, deadline) == Wait::kReady) {
-      continue;
-    }
-    return false;
-  }
-  return true;
-}
+// The connection's bytes: the socket itself, or a TLS session over it. Every call is bounded by a
+// deadline and gives up when the server's wake pipe says stop.
+class Stream {
+ public:
+  Stream(int fd, int wake_fd, std::unique_ptr<TlsConnection> tls)
+      : fd_(fd), wake_fd_(wake_fd), tls_(std::move(tls)) {}
 
-// Reads and discards what the client still sends, so that close() does not answer unread input
-// with a reset that can destroy the reply in flight. Bounded in bytes and time.
-void Drain(int fd, int wake_fd) {
-  ::shutdown(fd, SHUT_WR);
-  const Deadline deadline = std::chrono::steady_clock::now() + kMaxDrainTime;
-  char buffer[4096];
-  size_t drained = 0;
-  while (drained < kMaxDrainBytes) {
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n > 0) {
-      drained += static_cast<size_t>(n);
-      continue;
-    }
-    if (n == 0) return;
-    if (errno == EINTR) continue;
-    if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-        WaitFor(fd, POLLIN, wake_fd, deadline) != Wait::kReady) {
-      return;
+  enum class Read { kData, kClosed, kTimeout, kStopped };
+
+  // The TLS handshake (nothing for plain HTTP). False when it failed or did not finish in time.
+  bool Handshake(Deadline deadline) {
+    if (!tls_) return true;
+    while (true) {
+      const TlsConnection::Io io = tls_->Handshake();
+      if (io == TlsConnection::Io::kDone) return true;
+      if (!WaitOn(io, deadline)) return false;
     }
   }
-}
+
+  // Appends what arrives next to `input`.
+  Read ReadSome(std::string& input, Deadline deadline) {
+    char buffer[4096];
+    while (true) {
+      size_t n = 0;
+      const TlsConnection::Io io = Receive(buffer, sizeof buffer, &n);
+      if (io == TlsConnection::Io::kDone) {
+        input.append(buffer, n);
+        return Read::kData;
+      }
+      if (io == TlsConnection::Io::kClosed || io == TlsConnection::Io::kFailed) {
+        return Read::kClosed;
+      }
+      const Wait waited = WaitFor(fd_, Events(io), wake_fd_, deadline);
+      if (waited == Wait::kTimeout) return Read::kTimeout;
+      if (waited == Wait::kStopped) return Read::kStopped;
+    }
+  }
+
+  // Writes all of `data` by `deadline`. False when cut off.
+  bool WriteAll(std::string_view data, Deadline deadline) {
+    while (!data.empty()) {
+      size_t n = 0;
+      const TlsConnection::Io io = Send(data, &n);
+      if (io == TlsConnection::Io::kDone) {
+        data.remove_prefix(n);
+        continue;
+      }
+      if (!WaitOn(io, deadline)) return false;
+    }
+    return true;
+  }
+
+  // Reads and discards what the client still sends, so that close() does not answer unread input
+  // with a reset that can destroy the reply in flight. Bounded in bytes and time.
+  void Drain() {
+    if (tls_) tls_->Close();
+    ::shutdown(fd_, SHUT_WR);
+    const Deadline deadline = std::chrono::steady_clock::now() + kMaxDrainTime;
+    char buffer[4096];
+    size_t drained = 0;
+    while (drained < kMaxDrainBytes) {
+      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n > 0) {
+        drained += static_cast<size_t>(n);
+        continue;
+      }
+      if (n == 0) return;
+      if (errno == EINTR) continue;
+      if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+          WaitFor(fd_, POLLIN, wake_fd_, deadline) != Wait::kReady) {
+        return;
+      }
+    }
+  }
+
+  bool PeerVerified() const { return tls_ && tls_->PeerVerified(); }
+
+  // Ends a TLS session cleanly (close_notify) before the socket closes.
+  void Close() {
+    if (tls_) tls_->Close();
+  }
+
+ private:
+  static short Events(TlsConnection::Io io) {
+    return io == TlsConnection::Io::kWantWrite ? POLLOUT : POLLIN;
+  }
+
+  // Waits for what `io` asks for. False when the call failed or time ran out.
+  bool WaitOn(TlsConnection::Io io, Deadline deadline) {
+    if (io != TlsConnection::Io::kWantRead && io != TlsConnection::Io::kWantWrite) return false;
+    return WaitFor(fd_, Events(io), wake_fd_, deadline) == Wait::kReady;
+  }
+
+  TlsConnection::Io Receive(char* buffer, size_t size, size_t* n) {
+    if (tls_) return tls_->Read(buffer, size, n);
+    while (true) {
+      const ssize_t got = ::recv(fd_, buffer, size, 0);
+      if (got > 0) {
+        *n = static_cast<size_t>(got);
+        return TlsConnection::Io::kDone;
+      }
+      if (got == 0) return TlsConnection::Io::kClosed;
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? TlsConnection::Io::kWantRead
+                                                     : TlsConnection::Io::kFailed;
+    }
+  }
+
+  TlsConnection::Io Send(std::string_view data, size_t* n) {
+    if (tls_) return tls_->Write(data, n);
+    while (true) {
+      const ssize_t sent = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (sent > 0) {
+        *n = static_cast<size_t>(sent);
+        return TlsConnection::Io::kDone;
+      }
+      if (sent < 0 && errno == EINTR) continue;
+      return sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? TlsConnection::Io::kWantWrite
+                                                                   : TlsConnection::Io::kFailed;
+    }
+  }
+
+  const int fd_;
+  const int wake_fd_;
+  const std::unique_ptr<TlsConnection> tls_;
+};
 
 // Parses the request line and headers (`head` excludes the blank line). Nullopt when malformed.
 std::optional<HttpRequest> ParseHead(std::string_view head) {
@@ -170,6 +257,15 @@ struct HttpServer::Connection {
   std::thread thread;
   std::atomic<bool> done{false};
 };
+
+HttpHandler RequireClientCertificate(HttpHandler handler) {
+  return [handler = std::move(handler)](const HttpRequest& request) {
+    if (!request.client_certificate_verified) {
+      return Plain(403, "a client certificate is required\n");
+    }
+    return handler(request);
+  };
+}
 
 StatusOr<std::pair<std::string, int>> ParseListenAddress(std::string_view address) {
   const size_t colon = address.rfind(':');
@@ -341,14 +437,27 @@ HttpResponse HttpServer::Dispatch(HttpRequest request) const {
 void HttpServer::Serve(int fd) {
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  const int wake = wake_read_.get();
   const Deadline read_deadline = std::chrono::steady_clock::now() + options_.request_deadline;
+  std::unique_ptr<TlsConnection> tls;
+  if (options_.tls) {
+    tls = options_.tls->Accept(fd);
+    if (!tls) {
+      ++errors_;
+      return;
+    }
+  }
+  Stream stream(fd, wake_read_.get(), std::move(tls));
+  // A failed handshake (plain HTTP on the TLS port, no client certificate, an old protocol) gets
+  // no reply: there is no channel to write one on.
+  if (!stream.Handshake(read_deadline)) {
+    ++errors_;
+    return;
+  }
   std::string input;
   size_t header_end = std::string::npos;
   size_t wanted = 0;  // the whole request's size, once the headers are parsed
   std::optional<HttpRequest> request;
   std::optional<HttpResponse> refusal;
-  char buffer[4096];
   while (!refusal) {
     if (!request) {
       header_end = input.find("\r\n\r\n");
@@ -384,18 +493,16 @@ void HttpServer::Serve(int fd) {
       }
     }
     if (request && input.size() >= wanted) break;
-    const Wait waited = WaitFor(fd, POLLIN, wake, read_deadline);
-    if (waited == Wait::kStopped) return;
-    if (waited == Wait::kTimeout) {
+    const Stream::Read read = stream.ReadSome(input, read_deadline);
+    if (read == Stream::Read::kStopped) return;
+    if (read == Stream::Read::kTimeout) {
       refusal = Plain(408, "request not received in time\n");
       break;
     }
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+    if (read == Stream::Read::kClosed) {
       ++errors_;  // the client went away mid-request
       return;
     }
-    if (n > 0) input.append(buffer, static_cast<size_t>(n));
   }
   HttpResponse response;
   if (refusal) {
@@ -403,14 +510,19 @@ void HttpServer::Serve(int fd) {
     response = std::move(*refusal);
   } else {
     request->body = input.substr(header_end + 4, wanted - header_end - 4);
+    request->client_certificate_verified = stream.PeerVerified();
     response = Dispatch(std::move(*request));
   }
   const Deadline write_deadline = std::chrono::steady_clock::now() + options_.request_deadline;
-  if (!WriteAll(fd, Serialize(response), wake, write_deadline)) {
+  if (!stream.WriteAll(Serialize(response), write_deadline)) {
     ++errors_;
     return;
   }
-  if (refusal || input.size() > wanted) Drain(fd, wake);
+  if (refusal || input.size() > wanted) {
+    stream.Drain();
+  } else {
+    stream.Close();
+  }
 }
 
 }  // namespace zhisuan

@@ -13,6 +13,10 @@
 //     second hold the server forever); the reply must be written within as long again;
 //   - headers over `max_header_bytes` get 431, a body over `max_body_bytes` 413, and chunked
 //     bodies 411 (no route needs one).
+// With `tls` set every connection is HTTPS (tls_server.h); the handshake counts against the same
+// deadline, so a client that stalls mid-handshake holds its slot no longer than one that stalls
+// mid-request. Authentication is per route (kube/request_authorizer.h: RequireAccess), so
+// /healthz and /readyz stay open to the kubelet's probes while /metrics asks for a token.
 
 #include <atomic>
 #include <chrono>
@@ -32,6 +36,7 @@
 
 #include "common/scoped_fd.h"
 #include "common/status.h"
+#include "common/tls_server.h"
 
 namespace zhisuan {
 
@@ -40,6 +45,8 @@ struct HttpRequest {
   std::string path;                                          // without the query string
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
   std::string body;
+  // Over TLS with a client CA: the client presented a certificate that CA verified.
+  bool client_certificate_verified = false;
 
   // The first header named `name` (lower case), if any.
   std::optional<std::string_view> Header(std::string_view name) const;
@@ -64,6 +71,7 @@ struct HttpServerOptions {
   size_t max_body_bytes = 4 << 10;
   std::chrono::milliseconds request_deadline{10000};
   std::string thread_name = "http";
+  std::shared_ptr<TlsServerContext> tls;  // null: plain HTTP
 };
 
 class HttpServer {
@@ -108,6 +116,11 @@ class HttpServer {
   std::list<std::unique_ptr<Connection>> connections_;  // the accept thread's, then Stop()'s
   std::thread thread_;
 };
+
+// `handler`, for clients that presented a verified certificate (HttpServerOptions::tls with a
+// client CA); others get 403. The routes the kubelet probes must not be wrapped: it has no
+// certificate.
+HttpHandler RequireClientCertificate(HttpHandler handler);
 
 // Splits "host:port" / ":port" / "[v6]:port". Errors name the flag value.
 StatusOr<std::pair<std::string, int>> ParseListenAddress(std::string_view address);

@@ -1,5 +1,7 @@
 #include "controller/controller_config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <limits>
@@ -19,6 +21,13 @@ constexpr char kUsage[] = R"(Usage: zhisuan-controller [flags]
   --leader-election-namespace=NS     Lease namespace (default $POD_NAMESPACE or zhisuan-system)
   --leader-election-id=NAME          Lease name (default zhisuan-controller)
   --metrics-address=HOST:PORT        /metrics, /healthz, /readyz (default :8080; "0" disables)
+  --metrics-tls-cert-file=FILE       serve HTTPS with this PEM certificate chain and key (both or
+  --metrics-tls-key-file=FILE        neither; re-read when they change)
+  --metrics-client-ca-file=FILE      require client certificates this CA signed (mutual TLS)
+  --metrics-auth=none|kubernetes     who may GET /metrics: anyone, or a bearer token the API
+                                     server authenticates (TokenReview) and authorises for get on
+                                     the non-resource URL /metrics (SubjectAccessReview); /healthz
+                                     and /readyz stay open for the kubelet's probes (default none)
   --carbon-grace=DURATION            how long a member may be out of carbon policy (default 10m)
   --carbon-free-ratio-margin=X       ratio below the policy that evicts at once (default 0.1)
   --carbon-intensity-margin=X        gCO2e/kWh above the policy that evicts at once (default 50)
@@ -27,6 +36,17 @@ constexpr char kUsage[] = R"(Usage: zhisuan-controller [flags]
                                      changing hands before the NoExecute taint deletes them
                                      (default 5m)
   --drain-exempt-namespaces=NS,...   namespaces whose pods are never drained (default kube-system)
+  --dra=true|false                   keep a DRA ResourceClaimTemplate "<pool>-accelerator" in each
+                                     pool's namespace and name it in the pool's status
+                                     (resource.k8s.io/v1, Kubernetes 1.34+; default false)
+  --orphan-sweep-interval=DURATION   how often nodes bound to a ComputePool that no longer exists
+                                     (deleted without its finalizer) are released; 0 never
+                                     (default 1m)
+  --agent-pod-selector=K=V,...       the agent pods (labels, equality terms only): a node counts
+                                     for a pool only while its agent pod is Ready, and a member
+                                     whose agent is not Ready for --health-grace is replaced
+                                     (default: none, every node with a ComputeNode counts)
+  --agent-pod-namespace=NS           their namespace (default $POD_NAMESPACE or zhisuan-system)
   --uninstall-cleanup=true|false     instead of running, remove what Zhisuan left in the cluster
                                      after `helm uninstall` and exit: the agent's Node labels, pool
                                      labels and taints, ComputeNodes, the pools' finalizer (the
@@ -54,6 +74,33 @@ Status NotEmpty(std::string& field, std::string_view value) {
 Status GracePeriod(std::chrono::seconds& field, std::string_view value) {
   ZHISUAN_ASSIGN_OR_RETURN(std::chrono::milliseconds duration, ParseDurationValue(value));
   field = std::chrono::ceil<std::chrono::seconds>(duration);
+  return OkStatus();
+}
+
+// Letters, digits and `extra`: what label keys ("/" and "." for the prefix) and values are made
+// of. The API server checks the finer rules; this keeps set-based syntax ("!=", "in (...)") out.
+bool LabelCharacters(std::string_view text, std::string_view extra) {
+  return std::all_of(text.begin(), text.end(), [extra](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || extra.find(c) != extra.npos;
+  });
+}
+
+// "k=v,k2=v2": the selectors the chart passes. Set-based terms are refused rather than misread.
+Status EqualitySelector(std::optional<api::LabelSelector>& field, std::string_view value) {
+  api::LabelSelector selector;
+  for (std::string_view term : StrSplit(value, ',')) {
+    const size_t equals = term.find('=');
+    const std::string_view key = term.substr(0, equals);
+    const std::string_view label = equals == std::string_view::npos ? "" : term.substr(equals + 1);
+    if (equals == std::string_view::npos || key.empty() || !LabelCharacters(key, "-_./") ||
+        !LabelCharacters(label, "-_.")) {
+      return InvalidArgumentError(
+          StrCat("term \"", term, "\" is not key=value (only equality terms are supported)"));
+    }
+    selector.match_labels[std::string(key)] = std::string(label);
+  }
+  if (selector.match_labels.empty()) return InvalidArgumentError("must not be empty");
+  field = std::move(selector);
   return OkStatus();
 }
 
@@ -106,6 +153,21 @@ const std::vector<Flag>& Flags() {
          c.metrics_address = std::string(v);
          return OkStatus();
        }},
+      {"metrics-tls-cert-file",
+       [](ControllerConfig& c, std::string_view v) {
+         return NotEmpty(c.metrics_tls.cert_file, v);
+       }},
+      {"metrics-tls-key-file",
+       [](ControllerConfig& c, std::string_view v) { return NotEmpty(c.metrics_tls.key_file, v); }},
+      {"metrics-client-ca-file",
+       [](ControllerConfig& c, std::string_view v) {
+         return NotEmpty(c.metrics_tls.client_ca_file, v);
+       }},
+      {"metrics-auth",
+       [](ControllerConfig& c, std::string_view v) -> Status {
+         ZHISUAN_ASSIGN_OR_RETURN(c.metrics_auth, kube::ParseMetricsAuth(v));
+         return OkStatus();
+       }},
       {"carbon-grace", [](ControllerConfig& c,
                           std::string_view v) { return GracePeriod(c.planner.carbon_grace, v); }},
       {"health-grace", [](ControllerConfig& c,
@@ -120,6 +182,24 @@ const std::vector<Flag>& Flags() {
          }
          return OkStatus();
        }},
+      {"dra",
+       [](ControllerConfig& c, std::string_view v) -> Status {
+         ZHISUAN_ASSIGN_OR_RETURN(c.planner.dra_claim_templates, ParseBoolValue(v));
+         return OkStatus();
+       }},
+      {"orphan-sweep-interval",
+       [](ControllerConfig& c, std::string_view v) -> Status {
+         ZHISUAN_ASSIGN_OR_RETURN(c.orphan_sweep_interval, ParseDurationValue(v));
+         return OkStatus();
+       }},
+      {"agent-pod-selector",
+       [](ControllerConfig& c, std::string_view v) {
+         Status parsed = EqualitySelector(c.agent_pod_selector, v);
+         c.planner.require_ready_agent = c.agent_pod_selector.has_value();
+         return parsed;
+       }},
+      {"agent-pod-namespace",
+       [](ControllerConfig& c, std::string_view v) { return NotEmpty(c.agent_pod_namespace, v); }},
       {"carbon-free-ratio-margin",
        [](ControllerConfig& c, std::string_view v) {
          return Margin(c.planner.carbon_free_ratio_margin, v, 1.0);
@@ -174,6 +254,7 @@ StatusOr<ControllerConfig> ParseControllerFlags(const std::vector<std::string>& 
   ControllerConfig config;
   if (!pod_namespace.empty()) config.lease_namespace = std::string(pod_namespace);
   if (!pod_namespace.empty()) config.uninstall.pod_namespace = std::string(pod_namespace);
+  if (!pod_namespace.empty()) config.agent_pod_namespace = std::string(pod_namespace);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (arg == "--help" || arg == "-h") {

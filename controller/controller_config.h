@@ -3,13 +3,17 @@
 // binary so the parser is unit-tested (tests/unit/controller/controller_config_test.cc). Values
 // use the shared grammar of common/flags.h, so a duration or boolean is spelled as for the agent.
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "common/tls_server.h"
 #include "controller/reconcile/pool_planner.h"
 #include "controller/uninstall_cleanup.h"
+#include "kube/request_authorizer.h"
 
 namespace zhisuan::controller {
 
@@ -21,8 +25,17 @@ struct ControllerConfig {
   std::string lease_namespace = "zhisuan-system";  // or $POD_NAMESPACE
   std::string lease_name = "zhisuan-controller";
   std::string metrics_address = ":8080";  // "0" turns the endpoint off
+  // HTTPS for the metrics address, and who may read /metrics (/healthz and /readyz stay open).
+  TlsServerFiles metrics_tls;
+  kube::MetricsAuth metrics_auth = kube::MetricsAuth::kNone;
   PlannerConfig planner;
-  UninstallCleanupOptions uninstall;  // --uninstall-cleanup and its flags
+  // --orphan-sweep-interval: how often nodes bound to pools that are gone are released.
+  std::chrono::milliseconds orphan_sweep_interval{60000};
+  // --agent-pod-selector (equality terms only) and --agent-pod-namespace: the agent pods whose
+  // readiness decides whether their node counts; set, it sets planner.require_ready_agent.
+  std::optional<api::LabelSelector> agent_pod_selector;
+  std::string agent_pod_namespace = "zhisuan-system";  // or $POD_NAMESPACE
+  UninstallCleanupOptions uninstall;                   // --uninstall-cleanup and its flags
   int verbosity = 0;
 
   // Answer and exit: --help (or -h) and --version stop parsing where they stand, so flags after

@@ -24,10 +24,11 @@ ControllerMetrics::ControllerMetrics(std::shared_ptr<prometheus::Registry> regis
                              .Name("zhisuan_pool_accelerators")
                              .Help("Healthy matching accelerators bound to the pool")
                              .Register(*registry_)),
-      pool_carbon_free_ratio_(BuildGauge()
-                                  .Name("zhisuan_pool_carbon_free_ratio")
-                                  .Help("Power-weighted carbon-free energy share of the pool")
-                                  .Register(*registry_)),
+      pool_carbon_free_ratio_(
+          BuildGauge()
+              .Name("zhisuan_pool_carbon_free_ratio")
+              .Help("Energy-weighted carbon-free energy share of the pool (status.carbonFreeRatio)")
+              .Register(*registry_)),
       pool_ready_(BuildGauge()
                       .Name("zhisuan_pool_ready")
                       .Help("1 when the pool's Ready condition is True, else 0")

@@ -118,26 +118,55 @@ class ElectorCampaign final : public LeadershipCampaign {
   std::unique_ptr<kube::LeaderElector> elector_;
 };
 
+// The TLS files (checked now, so a bad flag fails the start) and the /metrics reviewer.
+StatusOr<MetricsSecurity> MetricsSecurityFor(const ControllerConfig& config,
+                                             const kube::ApiClientPtr& client) {
+  MetricsSecurity security;
+  if (config.metrics_tls.enabled()) {
+    auto tls = TlsServerContext::Create(config.metrics_tls);
+    if (!tls.ok()) return tls.status().Annotate("--metrics-tls-cert-file/--metrics-tls-key-file");
+    security.tls = std::move(tls).value();
+    security.require_client_certificate = !config.metrics_tls.client_ca_file.empty();
+  }
+  if (config.metrics_auth == kube::MetricsAuth::kKubernetes) {
+    kube::KubernetesAuthorizerOptions options;
+    options.attributes = kube::MetricsAccess();
+    security.authorizer = kube::MakeKubernetesAuthorizer(client, std::move(options), SystemClock());
+  }
+  return security;
+}
+
 }  // namespace
 
 struct MetricsEndpoint::Impl {
+  kube::RequestAuthorizerPtr authorizer;  // before the server, which calls it
   std::unique_ptr<HttpServer> server;
   std::atomic<bool> ready{false};
 };
 
 StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Create(
-    std::string_view address, const std::shared_ptr<prometheus::Registry>& registry) {
+    std::string_view address, const std::shared_ptr<prometheus::Registry>& registry,
+    MetricsSecurity security) {
   HttpServerOptions options;
   options.thread_name = "metrics-http";
+  options.tls = std::move(security.tls);
   auto server = HttpServer::Create(std::string(address), options);
   if (!server.ok()) return server.status();
   auto impl = std::make_unique<Impl>();
+  impl->authorizer = std::move(security.authorizer);
   impl->server = std::move(server).value();
   Impl* state = impl.get();
-  impl->server->Handle("GET", "/metrics", [registry](const HttpRequest&) {
+  HttpHandler metrics = [registry](const HttpRequest&) {
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
                         prometheus::TextSerializer().Serialize(registry->Collect())};
-  });
+  };
+  if (impl->authorizer) {
+    metrics = kube::RequireAccess(*impl->authorizer, "GET /metrics", std::move(metrics));
+  }
+  if (security.require_client_certificate) {
+    metrics = RequireClientCertificate(std::move(metrics));
+  }
+  impl->server->Handle("GET", "/metrics", std::move(metrics));
   impl->server->Handle("GET", "/healthz", [](const HttpRequest&) {
     return HttpResponse{200, {}, "ok\n"};
   });
@@ -199,7 +228,13 @@ int RunController(const ControllerConfig& config, const ApiClients& clients,
       std::make_shared<CountingApiClient>(clients.client, *registry);
   std::unique_ptr<MetricsEndpoint> endpoint;
   if (config.metrics_address != "0") {
-    auto created = MetricsEndpoint::Create(config.metrics_address, registry);
+    auto security = MetricsSecurityFor(config, counted_client);
+    if (!security.ok()) {
+      std::cerr << "zhisuan-controller: " << security.status().message() << "\n";
+      return 2;
+    }
+    auto created =
+        MetricsEndpoint::Create(config.metrics_address, registry, std::move(security).value());
     if (!created.ok()) {
       std::cerr << "zhisuan-controller: --metrics-address=" << config.metrics_address << ": "
                 << created.status().message() << "\n";
@@ -213,6 +248,10 @@ int RunController(const ControllerConfig& config, const ApiClients& clients,
   PoolControllerOptions options;
   options.workers = config.workers;
   options.planner = config.planner;
+  options.orphan_sweep_interval = config.orphan_sweep_interval;
+  if (config.agent_pod_selector) {
+    options.agent_pods = AgentPodSelector{config.agent_pod_namespace, *config.agent_pod_selector};
+  }
   // The run loop needs the controller, so it is built below; no worker starts before it is set.
   const ControllerRunLoop* write_gate = nullptr;
   options.may_write = [&write_gate] { return write_gate != nullptr && write_gate->MayWrite(); };

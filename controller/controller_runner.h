@@ -25,9 +25,11 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/tls_server.h"
 #include "controller/controller_config.h"
 #include "kube/client.h"
 #include "kube/leader_election.h"
+#include "kube/request_authorizer.h"
 
 namespace zhisuan::controller {
 
@@ -102,11 +104,20 @@ class ControllerRunLoop {
 // /metrics, /healthz and /readyz on one port, served by the agent's server (common/http_server.h:
 // bounded concurrent connections, a whole-request deadline, size limits). /readyz answers 503
 // until MarkReady.
+// With `tls` it serves HTTPS; with `authorizer`, /metrics asks for a bearer token it accepts
+// (/healthz and /readyz stay open: the kubelet's probes carry none).
+struct MetricsSecurity {
+  std::shared_ptr<TlsServerContext> tls;
+  kube::RequestAuthorizerPtr authorizer;
+  bool require_client_certificate = false;  // /metrics only: one the TLS client CA verified
+};
+
 class MetricsEndpoint {
  public:
   // `address` is HOST:PORT or :PORT (all interfaces). Errors name neither flag nor binary.
   static StatusOr<std::unique_ptr<MetricsEndpoint>> Create(
-      std::string_view address, const std::shared_ptr<prometheus::Registry>& registry);
+      std::string_view address, const std::shared_ptr<prometheus::Registry>& registry,
+      MetricsSecurity security = {});
   ~MetricsEndpoint();
   void MarkReady();
   // The bound port (for tests binding port 0).

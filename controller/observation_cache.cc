@@ -65,6 +65,7 @@ void ObservationCache::RemoveNode(const std::string& name) {
   std::lock_guard lock(mu_);
   ++generation_;
   nodes_.erase(name);
+  deleted_compute_nodes_.erase(name);
 }
 
 bool ObservationCache::UpsertComputeNode(const Json& object) {
@@ -90,6 +91,8 @@ bool ObservationCache::UpsertComputeNode(const Json& object) {
                        known == compute_nodes_.end() || known->second->uid != compute_node->uid ||
                        !(known->second->status == compute_node->status);
   if (known_ignored != ignored_compute_nodes_.end()) ignored_compute_nodes_.erase(known_ignored);
+  // The last one seen stands in until the new one's status is published (Published).
+  if (Published(*compute_node)) deleted_compute_nodes_.erase(key);
   compute_nodes_.insert_or_assign(
       key, std::make_shared<api::ComputeNode>(std::move(compute_node).value()));
   return changed;
@@ -98,7 +101,11 @@ bool ObservationCache::UpsertComputeNode(const Json& object) {
 void ObservationCache::RemoveComputeNode(const std::string& name) {
   std::lock_guard lock(mu_);
   ++generation_;
-  compute_nodes_.erase(name);
+  auto known = compute_nodes_.find(name);
+  if (known != compute_nodes_.end() && nodes_.contains(name)) {
+    deleted_compute_nodes_.insert_or_assign(name, known->second);
+  }
+  if (known != compute_nodes_.end()) compute_nodes_.erase(known);
   ignored_compute_nodes_.erase(name);
 }
 
@@ -123,6 +130,45 @@ void ObservationCache::RemoveQuota(const std::string& key) {
   std::lock_guard lock(mu_);
   ++generation_;
   quotas_.erase(key);
+}
+
+bool ObservationCache::IsAgentPod(const Json& object) const {
+  if (!agent_selector_) return false;
+  const Json& metadata = object.value("metadata", Json::object());
+  if (metadata.value("namespace", "") != agent_selector_->pod_namespace) return false;
+  const Json labels = metadata.value("labels", Json::object());
+  std::map<std::string, std::string> values;
+  for (const auto& [key, value] : labels.items()) {
+    if (value.is_string()) values.emplace(key, value.get<std::string>());
+  }
+  return agent_selector_->selector.Matches(values);
+}
+
+std::string ObservationCache::UpsertAgent(const Json& object) {
+  const std::string key = kube::ObjectKey(object);
+  std::lock_guard lock(mu_);
+  std::optional<AgentInfo> agent;
+  if (IsAgentPod(object)) {
+    auto decoded = AgentInfoFromJson(object);
+    if (decoded.ok()) {
+      agent = std::move(decoded).value();
+    } else {
+      ZLOG(Warning) << "agent pod " << key << " does not decode: " << decoded.status();
+    }
+  }
+  auto known = agents_.find(key);
+  if (!agent) {
+    if (known == agents_.end()) return "";
+    std::string node = known->second->node;
+    agents_.erase(known);
+    ++generation_;
+    return node;
+  }
+  if (known != agents_.end() && *known->second == *agent) return "";
+  ++generation_;
+  std::string node = agent->node;
+  agents_.insert_or_assign(key, std::make_shared<AgentInfo>(std::move(*agent)));
+  return node;
 }
 
 std::string ObservationCache::UpsertPod(const Json& object) {
@@ -154,6 +200,16 @@ std::string ObservationCache::RemovePod(const std::string& key) {
   return node;
 }
 
+std::string ObservationCache::RemoveAgent(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto known = agents_.find(key);
+  if (known == agents_.end()) return "";
+  ++generation_;
+  std::string node = known->second->node;
+  agents_.erase(known);
+  return node;
+}
+
 Json PodForStore(const Json& object) {
   Json kept = MetadataOnly(object);
   if (kept.contains("metadata")) kept["metadata"].erase("labels");
@@ -176,6 +232,11 @@ ClusterSnapshot ObservationCache::Snapshot() const {
   for (const auto& [name, compute_node] : compute_nodes_) {
     snapshot.compute_nodes.push_back_shared(compute_node);
   }
+  for (const auto& [name, compute_node] : deleted_compute_nodes_) {
+    snapshot.deleted_compute_nodes.push_back_shared(compute_node);
+  }
+  snapshot.agents.reserve(agents_.size());
+  for (const auto& [key, agent] : agents_) snapshot.agents.push_back_shared(agent);
   snapshot.pods.reserve(pods_.size());
   for (const auto& [key, pod] : pods_) snapshot.pods.push_back_shared(pod);
   snapshot.quotas.reserve(quotas_.size());

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "controller/reconcile/snapshot.h"
 
@@ -36,8 +37,19 @@ namespace zhisuan::controller {
 // naming every member) are likewise held only decoded.
 Json MetadataOnly(const Json& object);
 
+// Which pods are Zhisuan agents (--agent-pod-selector, --agent-pod-namespace): their readiness is
+// observed (reconcile/snapshot.h, AgentInfo).
+struct AgentPodSelector {
+  std::string pod_namespace;
+  api::LabelSelector selector;
+};
+
 class ObservationCache {
  public:
+  // Without `agents`, no pod is observed as an agent.
+  explicit ObservationCache(std::optional<AgentPodSelector> agents = std::nullopt)
+      : agent_selector_(std::move(agents)) {}
+
   // Upsert* decode `object` and replace what was cached under its key; an object that does not
   // decode removes the entry (pools, nodes; logged) or is recorded as ignored (ComputeNodes), as
   // SnapshotFromObjects does. A pool whose metadata decodes but whose spec does not is kept, with
@@ -49,6 +61,8 @@ class ObservationCache {
   bool UpsertNode(const Json& object);
   void RemoveNode(const std::string& name);
   bool UpsertComputeNode(const Json& object);
+  // A ComputeNode deleted while its Node remains is kept as last seen (ClusterSnapshot::
+  // deleted_compute_nodes) until it is recreated or the Node goes.
   void RemoveComputeNode(const std::string& name);
 
   // ComputeQuotas, by "ns/name". One that does not decode is removed (logged); one whose spec does
@@ -60,6 +74,10 @@ class ObservationCache {
   // pods changed, "" when nothing the planner reads did (a status update of a running pod).
   std::string UpsertPod(const Json& object);
   std::string RemovePod(const std::string& key);
+  // The same pods again, as agents: one the AgentPodSelector selects is kept as an AgentInfo (a
+  // pod no longer selected is dropped). Each returns the node whose agent changed, "" when none.
+  std::string UpsertAgent(const Json& pod);
+  std::string RemoveAgent(const std::string& key);
 
   // Bumped by every change to the cache; lets a periodic reader skip an unchanged cache.
   uint64_t Generation() const;
@@ -76,6 +94,8 @@ class ObservationCache {
   std::optional<std::string> NodeVersion(const std::string& name) const;
 
  private:
+  bool IsAgentPod(const Json& object) const;
+
   mutable std::mutex mu_;
   uint64_t generation_ = 0;
   std::map<std::string, std::shared_ptr<const PoolObservation>> pools_;
@@ -83,6 +103,9 @@ class ObservationCache {
   // ComputeNodes that decoded, and those ignored (with why); a name is in at most one of them.
   std::map<std::string, std::shared_ptr<const api::ComputeNode>> compute_nodes_;
   std::map<std::string, IgnoredComputeNode> ignored_compute_nodes_;
+  std::map<std::string, std::shared_ptr<const api::ComputeNode>> deleted_compute_nodes_;
+  const std::optional<AgentPodSelector> agent_selector_;
+  std::map<std::string, std::shared_ptr<const AgentInfo>> agents_;         // by pod "ns/name"
   std::map<std::string, std::shared_ptr<const PodInfo>> pods_;             // by "ns/name"
   std::map<std::string, std::shared_ptr<const QuotaObservation>> quotas_;  // by "ns/name"
 };

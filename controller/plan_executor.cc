@@ -36,20 +36,22 @@ Json NodeBindingPatch(const NodeChange& change) {
 Json PoolMetadataPatch(const PoolChange& change) {
   Json metadata = {{"resourceVersion", change.resource_version}};
   if (change.finalizers) metadata["finalizers"] = *change.finalizers;
-  auto annotate = [&metadata](std::string_view key, const std::optional<std::string>& value) {
-    if (!value) return;
-    metadata["annotations"][std::string(key)] = value->empty() ? Json(nullptr) : Json(*value);
-  };
-  annotate(kImpairedSinceAnnotation, change.impaired_since);
-  annotate(kDrainingSinceAnnotation, change.draining_since);
+  if (change.remove_legacy_annotations) {
+    for (std::string_view key : {kImpairedSinceAnnotation, kDrainingSinceAnnotation}) {
+      metadata["annotations"][std::string(key)] = nullptr;
+    }
+  }
   return {{"metadata", std::move(metadata)}};
 }
 
 Json PoolStatusPatch(const api::ComputePoolStatus& status) {
   Json json = api::ToJson(status);
-  // A merge patch leaves out fields alone; absent figures must be cleared explicitly.
+  // A merge patch leaves out fields alone; absent figures must be cleared explicitly. (Lists are
+  // replaced whole, so a clock that stopped is dropped with its list.)
   if (!status.carbon_free_ratio) json["carbonFreeRatio"] = nullptr;
   if (!status.carbon_intensity) json["carbonIntensity"] = nullptr;
+  if (status.impaired_members.empty()) json["impairedMembers"] = nullptr;
+  if (status.draining_members.empty()) json["drainingMembers"] = nullptr;
   return {{"status", std::move(json)}};
 }
 
@@ -186,7 +188,7 @@ ExecutionResult PlanExecutor::Execute(const PoolPlan& plan) {
     return false;
   };
 
-  // 1. Finalizers (and the hysteresis annotation riding along) before any node is bound.
+  // 1. Finalizers before any node is bound.
   std::set<std::string> metadata_written;
   for (const auto& change : plan.pool_changes) {
     if (!change.AddsFinalizer()) continue;

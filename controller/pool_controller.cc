@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "common/thread_guard.h"
+#include "controller/reconcile/claim_template.h"
 
 namespace zhisuan::controller {
 namespace {
@@ -54,11 +55,14 @@ PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* even
       options_(std::move(options)),
       clock_(std::move(clock)),
       executor_(client, events, options_.may_write),
+      claim_templates_(client, options_.may_write),
+      orphans_(client, executor_, options_.planner),
       pools_(client, InformerFor(api::kComputePools, MetadataOnly), clock_),
       nodes_(client, InformerFor(kube::kNodes, MetadataOnly), clock_),
       compute_nodes_(client, InformerFor(api::kComputeNodes, MetadataOnly), clock_),
       pods_(client, PodInformer(), clock_),
       quotas_(client, InformerFor(api::kComputeQuotas, MetadataOnly), clock_),
+      observations_(options_.agent_pods),
       queue_(kube::WorkQueueOptions{}, clock_) {
   // Pools by the label value that binds nodes to them: a node event finds its pool in O(1).
   Status indexed = pools_.store().AddIndex(kBindingIndex, [](const Json& pool) {
@@ -86,6 +90,7 @@ PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* even
                            [this](const kube::ObjectPtr& pool) {
                              observations_.RemovePool(kube::ObjectKey(*pool));
                              queue_.Add(kube::ObjectKey(*pool));
+                             RequestSweep();  // it may have gone without releasing its nodes
                            }});
   nodes_.AddEventHandlers({[this](const kube::ObjectPtr& node) {
                              observations_.UpsertNode(*node);
@@ -127,14 +132,18 @@ PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* even
                               observations_.RemoveQuota(kube::ObjectKey(*quota));
                               OnQuotaChange(quota);
                             }});
-  pods_.AddEventHandlers(
-      {[this](const kube::ObjectPtr& pod) { OnPodChange(observations_.UpsertPod(*pod)); },
-       [this](const kube::ObjectPtr&, const kube::ObjectPtr& pod) {
-         OnPodChange(observations_.UpsertPod(*pod));
-       },
-       [this](const kube::ObjectPtr& pod) {
-         OnPodChange(observations_.RemovePod(kube::ObjectKey(*pod)));
-       }});
+  pods_.AddEventHandlers({[this](const kube::ObjectPtr& pod) {
+                            OnPodChange(observations_.UpsertPod(*pod));
+                            OnAgentChange(observations_.UpsertAgent(*pod));
+                          },
+                          [this](const kube::ObjectPtr&, const kube::ObjectPtr& pod) {
+                            OnPodChange(observations_.UpsertPod(*pod));
+                            OnAgentChange(observations_.UpsertAgent(*pod));
+                          },
+                          [this](const kube::ObjectPtr& pod) {
+                            OnPodChange(observations_.RemovePod(kube::ObjectKey(*pod)));
+                            OnAgentChange(observations_.RemoveAgent(kube::ObjectKey(*pod)));
+                          }});
 }
 
 PoolController::~PoolController() { Stop(); }
@@ -167,6 +176,37 @@ void PoolController::StartWorkers() {
     workers_.emplace_back([this] { RunGuarded("pool-worker", [this] { Work(); }); });
   }
   housekeeper_ = std::thread([this] { RunGuarded("housekeeping", [this] { Housekeeping(); }); });
+  if (options_.orphan_sweep_interval.count() > 0) {
+    sweep_requested_ = true;  // once at the start: a pool may have gone while no one led
+    sweeper_ = std::thread([this] { RunGuarded("orphan-sweep", [this] { SweepOrphans(); }); });
+  }
+}
+
+void PoolController::RequestSweep() {
+  {
+    std::lock_guard lock(mu_);
+    sweep_requested_ = true;
+  }
+  stopping_.notify_all();
+}
+
+void PoolController::SweepOrphans() {
+  std::unique_lock lock(mu_);
+  while (!stopped_) {
+    stopping_.wait_for(lock, options_.orphan_sweep_interval,
+                       [this] { return stopped_ || sweep_requested_; });
+    if (stopped_) return;
+    sweep_requested_ = false;
+    lock.unlock();
+    // The nodes first, then the live List of pools (reconcile/orphans.h says why).
+    const StatusOr<int> released = orphans_.Sweep(Snapshot());
+    if (!released.ok()) {
+      ZLOG(Warning) << "orphan sweep: " << released.status() << "; the next sweep tries again";
+    } else if (*released > 0) {
+      ZLOG(Info) << "orphan sweep released " << *released << " node(s)";
+    }
+    lock.lock();
+  }
 }
 
 void PoolController::Housekeeping() {
@@ -192,17 +232,20 @@ void PoolController::Housekeeping() {
 void PoolController::Stop() {
   std::vector<std::thread> workers;
   std::thread housekeeper;
+  std::thread sweeper;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return;
     stopped_ = true;
     workers.swap(workers_);
     housekeeper.swap(housekeeper_);
+    sweeper.swap(sweeper_);
   }
   stopping_.notify_all();
   queue_.ShutDown();
   for (auto& worker : workers) worker.join();
   if (housekeeper.joinable()) housekeeper.join();
+  if (sweeper.joinable()) sweeper.join();
   pools_.Stop();
   nodes_.Stop();
   compute_nodes_.Stop();
@@ -294,6 +337,16 @@ void PoolController::OnPodChange(const std::string& node) {
   EnqueueBinding(LabelOf(nodes_.store().Get(node), api::kPoolLabel));
 }
 
+void PoolController::OnAgentChange(const std::string& node) {
+  if (node.empty()) return;
+  const std::string binding = LabelOf(nodes_.store().Get(node), api::kPoolLabel);
+  if (binding.empty()) {
+    EnqueueWaitingPools(node, kWaitingRefreshInterval);
+  } else {
+    EnqueueBinding(binding);
+  }
+}
+
 ClusterSnapshot PoolController::Snapshot() const { return observations_.Snapshot(); }
 
 bool PoolController::CachesBehindOurWrites() {
@@ -317,6 +370,20 @@ bool PoolController::CachesBehindOurWrites() {
   return false;
 }
 
+bool PoolController::EnsureClaimTemplate(const ClusterSnapshot& snapshot,
+                                         const std::string& pool_key) {
+  for (const PoolObservation& observation : snapshot.pools) {
+    const api::ComputePool& pool = observation.pool;
+    if (pool.Key() != pool_key) continue;
+    // A deleted pool's template goes with it (owner reference); an invalid spec has no devices.
+    if (pool.deleting || !observation.invalid_spec.empty()) return true;
+    StatusOr<int> written = claim_templates_.Ensure(DesiredClaimTemplate(pool));
+    if (!written.ok()) ZLOG(Warning) << "pool " << pool_key << ": " << written.status();
+    return written.ok();
+  }
+  return true;
+}
+
 void PoolController::Reconcile(const std::string& pool_key) {
   const SteadyTime started = clock_->Now();
   if (CachesBehindOurWrites()) {
@@ -329,6 +396,9 @@ void PoolController::Reconcile(const std::string& pool_key) {
   const ClusterSnapshot snapshot = Snapshot();
   const PoolPlan plan = PlanPools(snapshot, clock_->WallNow(), options_.planner, {pool_key});
   ExecutionResult result = executor_.Execute(plan);
+  if (options_.planner.dra_claim_templates && !EnsureClaimTemplate(snapshot, pool_key)) {
+    result.failed_pools.insert(pool_key);
+  }
   {
     std::lock_guard lock(mu_);
     for (const auto& [key, version] : result.written_versions) {

@@ -21,14 +21,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "controller/claim_template_writer.h"
 #include "controller/controller_metrics.h"
 #include "controller/observation_cache.h"
+#include "controller/orphan_sweeper.h"
 #include "controller/plan_executor.h"
 #include "controller/reconcile/pool_planner.h"
 #include "kube/client.h"
@@ -45,6 +48,12 @@ struct PoolControllerOptions {
   std::chrono::milliseconds housekeeping_interval{1000};
   // Asked before every write (ControllerRunLoop::MayWrite: still leading); null means always.
   WriteGate may_write;
+  // How often, while leading, nodes bound to a pool that no longer exists are looked for and
+  // released (orphan_sweeper.h); also right after a pool is deleted. Zero turns the sweep off.
+  std::chrono::milliseconds orphan_sweep_interval{60000};
+  // Which pods are agents, when their readiness decides whether a node counts
+  // (PlannerConfig::require_ready_agent); nullopt observes none.
+  std::optional<AgentPodSelector> agent_pods;
 };
 
 class PoolController {
@@ -67,6 +76,8 @@ class PoolController {
 
   // One reconcile of one pool key; public for tests that drive the loop by hand.
   void Reconcile(const std::string& pool_key);
+  // --dra: the pool's ResourceClaimTemplate (claim_template_writer.h); false when a write failed.
+  bool EnsureClaimTemplate(const ClusterSnapshot& snapshot, const std::string& pool_key);
   size_t QueueDepth() const { return queue_.Len(); }
   // The ComputePool informer's stored copy ("ns/name"), null when absent; for tests.
   kube::ObjectPtr StoredPool(const std::string& key) const { return pools_.store().Get(key); }
@@ -76,10 +87,17 @@ class PoolController {
   // Every options_.housekeeping_interval until Stop, when the cache changed: refreshes the
   // cluster gauges and returns freed heap to the OS.
   void Housekeeping();
+  // Every options_.orphan_sweep_interval (or sooner, when RequestSweep asks) until Stop: releases
+  // the nodes of pools that are gone.
+  void SweepOrphans();
+  void RequestSweep();
   void OnNodeChange(const kube::ObjectPtr& old_node, const kube::ObjectPtr& new_node);
   void OnComputeNodeChange(const kube::ObjectPtr& compute_node);
   // Queues the pool `node` is bound to, if any: a pod came or went there (a drain may be over).
   void OnPodChange(const std::string& node);
+  // As OnPodChange, and for a free node the waiting pools too: its agent's readiness decides
+  // whether it is eligible at all.
+  void OnAgentChange(const std::string& node);
   // Queues every pool of the quota's namespace: a new limit may hold one back or let it grow, and
   // the quota's status.used is written when one of them is planned.
   void OnQuotaChange(const kube::ObjectPtr& quota);
@@ -97,6 +115,8 @@ class PoolController {
   const PoolControllerOptions options_;
   const ClockPtr clock_;
   PlanExecutor executor_;
+  ClaimTemplateWriter claim_templates_;  // used with --dra (planner.dra_claim_templates)
+  OrphanSweeper orphans_;
   kube::Informer pools_;
   kube::Informer nodes_;
   kube::Informer compute_nodes_;
@@ -112,7 +132,9 @@ class PoolController {
   std::map<std::string, int64_t> expected_versions_;
   std::vector<std::thread> workers_;
   std::thread housekeeper_;
-  std::condition_variable stopping_;  // wakes the housekeeper on Stop
+  std::thread sweeper_;
+  std::condition_variable stopping_;  // wakes the housekeeper and the sweeper on Stop
+  bool sweep_requested_ = false;
   bool workers_started_ = false;
   bool stopped_ = false;
 };

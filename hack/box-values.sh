@@ -73,6 +73,11 @@ $(image_values "$(tag_of agent)")
     - --nvml-library=$nvml_dir/libnvidia-ml.so.1
     # Short, so that a recovery after an injected fault shows within a minute.
     - --health-quiet-period=30s
+    # Short, so that the node's energy-weighted carbon figures appear within seconds.
+    - --energy-average-window=2m
+    # The fixture GPUs' device nodes do not exist on this host: the DRA plugin's CDI specs point
+    # at stand-ins under the hardware dir (hack/box-cdi.sh makes them).
+    - --dra-dev-root=$hardware_dir
   extraEnv:
     - {name: FAKE_NVML_EVENTS_FILE, value: $events_dir/nvml-events}
   energyProfile:
@@ -80,4 +85,9 @@ $(image_values "$(tag_of agent)")
     zone: box
     carbonIntensity: 450
     carbonFreeRatio: 0.4
+# DRA beside the device plugin: the node's ResourceSlices, and the agent as the kubelet's DRA plugin
+# (containerd 2 from hack/node.sh injects its CDI devices).
+dra:
+  enabled: true
+  kubeletPlugin: true
 VALUES

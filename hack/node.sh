@@ -24,8 +24,9 @@
 # - Mounts: a holder process (`sleep infinity`) owns the node netns and a private mount namespace
 #   (then `mount --make-rshared /` inside, so pod volume propagation works) in which per-node
 #   directories under NODE_DIR/root are bind-mounted over /var/lib/kubelet, /var/lib/containerd,
-#   /run/containerd, /var/lib/cni, /etc/cni/net.d, /var/log/pods, /var/log/containers and
-#   /run/netns (containerd's pod netns files). containerd and the kubelet are started in it with
+#   /run/containerd, /var/lib/cni, /etc/cni/net.d, /var/log/pods, /var/log/containers,
+#   /run/netns (containerd's pod netns files) and the CDI spec dirs /etc/cdi and /run/cdi
+#   (= /var/run/cdi). containerd (2.x, from hack/toolchain.sh) and the kubelet are started in it with
 #   `nsenter -t HOLDER -m -n`. Every mount the node makes lives in that namespace and disappears
 #   when its last process exits, so the host's mount table never sees them.
 # - Host state the kubelet changes anyway, undone by `down`: cgroups (kubelet cgroupRoot
@@ -45,13 +46,17 @@ source_dir="$(dirname "$here")"
 bin_dir="${ZHISUAN_TOOLCHAIN_BIN:-$("$here/toolchain.sh" --print-bindir)}"
 kubectl="$bin_dir/kubectl"
 kubelet="$bin_dir/kubelet"
+# containerd 2 from the toolchain (hack/toolchain.sh containerd): Debian's 1.6 cannot inject CDI
+# devices. Its shim is found through PATH, so the toolchain's bin dir comes first for containerd.
+containerd="$bin_dir/containerd"
+ctr="$bin_dir/ctr"
 # Globals the kubelet writes (setupKernelTunables); not per network namespace.
 sysctls=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
   kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 # Host paths bound in the node's mount namespace over NODE_DIR/root/<same path>, so e.g. the
 # kubelet's device-plugin checkpoint is NODE_DIR/root/var/lib/kubelet/device-plugins/... .
 bind_targets=(/var/lib/kubelet /var/lib/containerd /run/containerd /var/lib/cni /etc/cni/net.d
-  /var/log/pods /var/log/containers /run/netns)
+  /var/log/pods /var/log/containers /run/netns /etc/cdi /run/cdi)
 
 log() { echo "node.sh: $*" >&2; }
 die() {
@@ -176,30 +181,38 @@ EOF
 }
 
 write_containerd_config() {
+  # containerd 2.4 (config version 4): CRI is split into the images and runtime plugins.
   # restrict_oom_score_adj: runc cannot raise oom_score_adj without CAP_SYS_RESOURCE here and
-  # fails every sandbox otherwise. The opt plugin would create /opt/containerd on the host.
+  # fails every sandbox otherwise. The opt plugin would create /opt/containerd on the host, and NRI
+  # a socket in the host's /var/run/nri. CDI is always on in containerd 2: the kubelet DRA plugin's
+  # devices (and a device plugin's CDI names) are injected from the specs in /etc/cdi and
+  # /var/run/cdi, both bound per node.
   cat >"$node_dir/etc/containerd.toml" <<EOF
-version = 2
+version = 4
 root = "/var/lib/containerd"
 state = "/run/containerd"
-disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs",
+disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.nri.v1.nri",
   "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp"]
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.erofs",
+  "io.containerd.tracing.processor.v1.otlp"]
 [grpc]
   address = "/run/containerd/containerd.sock"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$pause_image"
+[plugins.'io.containerd.cri.v1.images']
+  snapshotter = "overlayfs"
+  [plugins.'io.containerd.cri.v1.images'.pinned_images]
+    sandbox = "$pause_image"
+[plugins.'io.containerd.cri.v1.runtime']
   restrict_oom_score_adj = true
   enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
+  cdi_spec_dirs = ["/etc/cdi", "/var/run/cdi"]
+  [plugins.'io.containerd.cri.v1.runtime'.containerd]
     default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
         SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
+  [plugins.'io.containerd.cri.v1.runtime'.cni]
+    bin_dirs = ["/usr/lib/cni"]
     conf_dir = "/etc/cni/net.d"
 EOF
   cat >"$node_dir/root/etc/cni/net.d/10-zhisuan.conflist" <<EOF
@@ -341,23 +354,23 @@ start_holder() {
 
 start_containerd() {
   start containerd "$node_dir/logs/containerd.log" \
-    env XTABLES_LOCKFILE="$node_dir/run/xtables.lock" nsenter -t "$(pid_of holder)" -m -n \
-    containerd --config "$node_dir/etc/containerd.toml"
-  wait_for 60 "containerd" in_node ctr --address /run/containerd/containerd.sock version
+    env XTABLES_LOCKFILE="$node_dir/run/xtables.lock" PATH="$bin_dir:$PATH" \
+    nsenter -t "$(pid_of holder)" -m -n "$containerd" --config "$node_dir/etc/containerd.toml"
+  wait_for 60 "containerd" in_node "$ctr" --address /run/containerd/containerd.sock version
 }
 
 import_images() {
   local tarball
   for tarball in "${images[@]}"; do
     log "importing $tarball"
-    in_node ctr --address /run/containerd/containerd.sock -n k8s.io images import \
+    in_node "$ctr" --address /run/containerd/containerd.sock -n k8s.io images import \
       "$tarball" >>"$node_dir/logs/images.log" 2>&1 ||
       die "importing $tarball failed: $(tail -5 "$node_dir/logs/images.log")"
   done
   # The list is read whole first: `ctr ... | grep -q` fails under pipefail when grep's early exit
   # makes ctr die of SIGPIPE on a long list.
   local imported
-  imported=$(in_node ctr --address /run/containerd/containerd.sock -n k8s.io images ls -q)
+  imported=$(in_node "$ctr" --address /run/containerd/containerd.sock -n k8s.io images ls -q)
   grep -qxF "$pause_image" <<<"$imported" ||
     die "the pause image $pause_image is not among the imported images"
 }
@@ -419,6 +432,8 @@ cmd_up() {
     shift
   done
   [[ -n "$cp_dir" && -n "$pause_image" ]] || die "up needs --control-plane and --pause-image"
+  [[ -x "$containerd" && -x "$ctr" && -x "$bin_dir/containerd-shim-runc-v2" ]] ||
+    die "containerd 2 is not in $bin_dir: run hack/toolchain.sh containerd"
   [[ -f "$cp_dir/egress-selector.yaml" ]] ||
     die "$cp_dir is not a cluster-mode control plane (zhisuan-devcluster up --cluster)"
   ((index >= 1 && index <= 250)) || die "--index must be 1..250"

@@ -66,6 +66,19 @@ const std::vector<Setting>& Settings() {
        [](AgentConfig& c, std::string_view v) { return SetString(c.libcuda_library, v); }},
       {"listen-address", "listenAddress", false,
        [](AgentConfig& c, std::string_view v) { return SetString(c.listen_address, v); }},
+      {"metrics-tls-cert-file", "metricsTlsCertFile", false,
+       [](AgentConfig& c, std::string_view v) { return SetString(c.metrics_tls.cert_file, v); }},
+      {"metrics-tls-key-file", "metricsTlsKeyFile", false,
+       [](AgentConfig& c, std::string_view v) { return SetString(c.metrics_tls.key_file, v); }},
+      {"metrics-client-ca-file", "metricsClientCaFile", false,
+       [](AgentConfig& c, std::string_view v) {
+         return SetString(c.metrics_tls.client_ca_file, v);
+       }},
+      {"metrics-auth", "metricsAuth", false,
+       [](AgentConfig& c, std::string_view v) -> Status {
+         ZHISUAN_ASSIGN_OR_RETURN(c.metrics_auth, kube::ParseMetricsAuth(v));
+         return OkStatus();
+       }},
       {"sample-interval", "sampleInterval", false,
        [](AgentConfig& c, std::string_view v) -> Status {
          ZHISUAN_ASSIGN_OR_RETURN(c.sample_interval, ParseDuration(v));
@@ -83,6 +96,16 @@ const std::vector<Setting>& Settings() {
            return InvalidArgumentError("must be between 1m and 168h");
          }
          c.energy_feed_max_age = std::chrono::duration_cast<std::chrono::seconds>(age);
+         return OkStatus();
+       }},
+      {"energy-average-window", "energyAverageWindow", false,
+       [](AgentConfig& c, std::string_view v) -> Status {
+         ZHISUAN_ASSIGN_OR_RETURN(milliseconds window, ParseDuration(v));
+         // Shorter than a minute would move with every job step and be republished often.
+         if (window < std::chrono::seconds(12) || window > std::chrono::hours(24)) {
+           return InvalidArgumentError("must be between 12s and 24h");
+         }
+         c.energy_average_window = std::chrono::duration_cast<std::chrono::seconds>(window);
          return OkStatus();
        }},
       {"node-name", "nodeName", false,
@@ -323,11 +346,19 @@ std::string AgentUsage() {
   --dcmi-library PATH               (libdcmi.so)
   --libcuda-library PATH            (libcuda.so.1) for the GPU FLOPS probe
   --listen-address HOST:PORT        (:9400) /metrics /healthz /readyz, POST /flops/measure
+  --metrics-tls-cert-file FILE      serve HTTPS with this PEM certificate chain (re-read when it
+  --metrics-tls-key-file FILE       changes) and key; both or neither
+  --metrics-client-ca-file FILE     require client certificates this CA signed (mutual TLS)
+  --metrics-auth MODE               (none) who may GET /metrics: none, or kubernetes (bearer
+                                    token: TokenReview, then SubjectAccessReview for get on the
+                                    non-resource URL /metrics); /healthz and /readyz stay open
   --sample-interval DURATION        (5s) how often telemetry is read
   --energy-profile-file FILE        JSON or YAML energy profile, re-read when it changes: the
                                     native shape or Electricity Maps' carbon-intensity response
   --energy-feed-max-age DURATION    (2h) a profile with a timestamp but no validUntil expires
                                     this long after its timestamp; one with neither never does
+  --energy-average-window DURATION  (1h) the accelerators' average power published in the
+                                    ComputeNode (status.energy.averagePowerWatts) is over this
   --node-name NAME                  ($NODE_NAME, else the hostname)
   --ignored-xids LIST               (13,31,43,45,68,109) Xids that do not make a GPU unhealthy
   --health-quiet-period DURATION    (5m) fault-free time before an unhealthy device recovers

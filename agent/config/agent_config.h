@@ -10,9 +10,12 @@
 #include <vector>
 
 #include "agent/discovery/discovery.h"
+#include "agent/energy/average_power.h"
 #include "agent/energy/energy_profile.h"
 #include "agent/health/device_health_tracker.h"
 #include "common/status.h"
+#include "common/tls_server.h"
+#include "kube/request_authorizer.h"
 
 namespace zhisuan::agent {
 
@@ -23,12 +26,17 @@ struct AgentConfig {
   DiscoveryOptions discovery;
   std::string libcuda_library = "libcuda.so.1";
   std::string listen_address = ":9400";
+  // HTTPS for the listen address, and who may read /metrics (/healthz and /readyz stay open to
+  // the kubelet's probes). The files are checked when the agent starts.
+  TlsServerFiles metrics_tls;
+  kube::MetricsAuth metrics_auth = kube::MetricsAuth::kNone;
   std::chrono::milliseconds sample_interval{5000};
   std::string config_file;
   std::string energy_profile_file;
   EnergyProfile energy_profile;
   // How long a fed profile with a timestamp but no validUntil is trusted.
   std::chrono::seconds energy_feed_max_age = kDefaultEnergyFeedMaxAge;
+  std::chrono::seconds energy_average_window = kDefaultAveragePowerWindow;
   std::string node_name;  // empty: main fills in $NODE_NAME or the hostname
   HealthPolicy health;
   bool measure_flops_at_startup = true;

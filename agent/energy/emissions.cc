@@ -14,8 +14,9 @@ std::string_view EnergySourceName(EnergySource source) {
   return "unknown";
 }
 
-void DeviceEmissions::Observe(const DeviceTelemetry& telemetry, SteadyTime at,
-                              std::optional<double> grams_per_kwh) {
+std::optional<EnergyInterval> DeviceEmissions::Observe(const DeviceTelemetry& telemetry,
+                                                       SteadyTime at,
+                                                       std::optional<double> grams_per_kwh) {
   std::optional<double> joules;
   std::optional<EnergySource> source;
   if (telemetry.energy_joules && last_energy_joules_) {
@@ -34,9 +35,15 @@ void DeviceEmissions::Observe(const DeviceTelemetry& telemetry, SteadyTime at,
     // Multiply before dividing, as EmissionsGramsPerSecond does: 1 kWh at 360 g/kWh is 360 g.
     grams = grams.value_or(0) + *joules * *grams_per_kwh / kJoulesPerKwh;
   }
+  std::optional<EnergyInterval> interval;
+  if (source && joules && last_at_ && at > *last_at_) {
+    interval =
+        EnergyInterval{*joules, std::chrono::duration<double>(at - *last_at_).count(), *source};
+  }
   last_energy_joules_ = telemetry.energy_joules;
   last_power_watts_ = telemetry.power_watts;
   last_at_ = at;
+  return interval;
 }
 
 }  // namespace zhisuan::agent

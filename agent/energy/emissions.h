@@ -20,6 +20,13 @@ inline constexpr std::array<EnergySource, 2> kEnergySources = {EnergySource::kCo
                                                                EnergySource::kIntegratedPower};
 std::string_view EnergySourceName(EnergySource source);  // "counter", "integrated_power"
 
+// The energy one device used between two samples, and where the figure came from.
+struct EnergyInterval {
+  double joules = 0;
+  double seconds = 0;
+  EnergySource source = EnergySource::kCounter;
+};
+
 // One device's running emissions. An interval counts only with a reading at both ends from the same
 // source and a known intensity; otherwise it is skipped, not counted as 0: the readings still
 // advance, so the skipped energy never lands on a later interval's intensity. A counter that went
@@ -27,9 +34,10 @@ std::string_view EnergySourceName(EnergySource source);  // "counter", "integrat
 class DeviceEmissions {
  public:
   // One sample: the device's telemetry at `at`, and the intensity valid now in gCO2e/kWh
-  // (nullopt: unknown).
-  void Observe(const DeviceTelemetry& telemetry, SteadyTime at,
-               std::optional<double> grams_per_kwh);
+  // (nullopt: unknown). Returns the interval's energy whether or not the intensity is known
+  // (nullopt when the sample gave no interval), for the node's average power (average_power.h).
+  std::optional<EnergyInterval> Observe(const DeviceTelemetry& telemetry, SteadyTime at,
+                                        std::optional<double> grams_per_kwh);
   // Grams counted from that source so far; nullopt until an interval from it was counted.
   std::optional<double> grams(EnergySource source) const {
     return grams_[static_cast<size_t>(source)];

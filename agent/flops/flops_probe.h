@@ -26,6 +26,8 @@ struct FlopsMeasurement {
   double flops = 0;    // achieved operations per second
   double seconds = 0;  // how long the timed run lasted
   int threads = 0;     // CPU threads used; 0 for accelerators
+  // The CPU's clock while the probe ran (median of per-thread samples); 0 where not measured.
+  double clock_mhz = 0;
   // The stand-in library the figure came from ("fake_cuda"); empty when measured on hardware.
   std::string stand_in;
 

@@ -162,10 +162,6 @@ std::vector<ArchitectureRates> BuiltInArchitectures() {
   };
 }
 
-bool HasFlag(const CpuInfo& cpu, std::string_view flag) {
-  return std::find(cpu.isa_flags.begin(), cpu.isa_flags.end(), flag) != cpu.isa_flags.end();
-}
-
 std::string FormatTflops(double flops) {
   if (flops <= 0) return "—";
   char buffer[32];
@@ -270,52 +266,6 @@ bool PeakLooksSuspect(double measured_flops, double peak_flops) {
   return peak_flops > 0 && measured_flops > kSuspectPeakRatio * peak_flops;
 }
 
-FlopsByPrecision CpuFlopsPerCyclePerCore(const CpuInfo& cpu) {
-  FlopsByPrecision rates{};
-  const bool amd_like = cpu.vendor_id == "AuthenticAMD" || cpu.vendor_id == "HygonGenuine";
-  double fp32 = 8;  // SSE: one 4-wide add and one 4-wide multiply per cycle
-  if (HasFlag(cpu, "avx512f")) {
-    fp32 = amd_like ? 32 : 64;  // 2 x 512-bit FMA; AMD Zen 4 executes them as 2 x 256-bit
-  } else if (HasFlag(cpu, "avx2") && HasFlag(cpu, "fma")) {
-    fp32 = 32;  // 2 x 256-bit FMA
-  } else if (HasFlag(cpu, "avx")) {
-    fp32 = 16;  // 8-wide add + 8-wide multiply
-  }
-  rates[static_cast<size_t>(Precision::kFp64)] = fp32 / 2;
-  rates[static_cast<size_t>(Precision::kFp32)] = fp32;
-  // bf16 counts only native instructions. AMX tiles: 1024 bf16 / 2048 int8 ops per cycle per core
-  // (Intel's Sapphire Rapids figure); AVX512_BF16 dot products: twice the FP32 FMA rate.
-  double bf16 = 0;
-  if (HasFlag(cpu, "amx_bf16")) {
-    bf16 = 1024;
-  } else if (HasFlag(cpu, "avx512_bf16")) {
-    bf16 = fp32 * 2;
-  }
-  rates[static_cast<size_t>(Precision::kBf16)] = bf16;
-  double int8 = 0;
-  if (HasFlag(cpu, "amx_int8")) {
-    int8 = 2048;
-  } else if (HasFlag(cpu, "avx512_vnni") || HasFlag(cpu, "avx_vnni")) {
-    int8 = fp32 * 4;  // VPDPBUSD: four 8-bit multiply-adds per 32-bit lane
-  }
-  rates[static_cast<size_t>(Precision::kInt8)] = int8;
-  return rates;
-}
-
-PeakFlops CpuPeakFlops(const CpuInfo& cpu) {
-  PeakFlops peak;
-  if (cpu.physical_cores <= 0 || cpu.max_mhz <= 0) return peak;
-  const FlopsByPrecision per_cycle = CpuFlopsPerCyclePerCore(cpu);
-  const double cycles_per_second = cpu.physical_cores * cpu.max_mhz * 1e6;
-  for (size_t i = 0; i < peak.flops.size(); ++i) {
-    peak.flops[i] = per_cycle[i] * cycles_per_second;
-  }
-  peak.method = PeakFlopsMethod::kFormula;
-  peak.source = StrCat("formula: ", cpu.physical_cores, " cores x ", cpu.max_mhz, " MHz x ",
-                       per_cycle[static_cast<size_t>(Precision::kFp32)], " fp32 FLOPs/cycle");
-  return peak;
-}
-
 FlopsByPrecision AddFlops(const FlopsByPrecision& a, const FlopsByPrecision& b) {
   FlopsByPrecision sum{};
   for (size_t i = 0; i < sum.size(); ++i) sum[i] = a[i] + b[i];
@@ -385,17 +335,20 @@ std::string RenderFlopsTableMarkdown(const PeakFlopsTable& table) {
   }
   out +=
       "\n## CPU\n\n"
-      "peak = physical cores x maximum clock x FLOPs per cycle per core, from the ISA flags:\n\n"
-      "| ISA | fp32 FLOPs/cycle/core | fp64 |\n"
-      "|---|---|---|\n"
-      "| avx512f, Intel (2 FMA units assumed) | 64 | 32 |\n"
-      "| avx512f, AMD/Hygon (256-bit datapath) | 32 | 16 |\n"
-      "| avx2 + fma | 32 | 16 |\n"
-      "| avx | 16 | 8 |\n"
-      "| SSE only | 8 | 4 |\n\n"
-      "bf16 counts native instructions only: amx_bf16 1024/cycle/core, else avx512_bf16 at twice\n"
-      "the fp32 rate, else 0. int8: amx_int8 2048, else avx512_vnni/avx_vnni at four times the\n"
-      "fp32 rate, else 0.\n";
+      "peak = physical cores x clock x FLOPs per cycle per core. The FLOPs per cycle\n"
+      "belong to the core's microarchitecture, identified by /proc/cpuinfo's `vendor_id`,\n"
+      "`cpu family` and `model` (Arm: `CPU implementer` and `CPU part`) and, where one\n"
+      "die's products differ in FMA units, the model name; the first matching row wins.\n"
+      "For each precision the first rate whose flag the OS exposes counts (a VM may hide\n"
+      "AVX-512 or AMX). A CPU no row matches, or a row without rates, publishes no CPU\n"
+      "peak (`zhisuan_node_peak_flops{kind=\"cpu\"}` absent).\n\n"
+      "The clock is the all-core clock the CPU probe measured while it ran\n"
+      "(`zhisuan_cpu_peak_clock_hertz{source=\"measured\"}`): each probe thread times a\n"
+      "chain of dependent integer adds (one per cycle on every core here) between its FMA\n"
+      "batches, and the median of those samples is the clock. Until a probe has run, the\n"
+      "nominal clock (cpufreq's maximum, else cpuinfo's `cpu MHz`) stands in, labelled\n"
+      "`source=\"nominal\"`.\n\n";
+  out += RenderCpuPeakTableMarkdown(BuiltInCpuMicroarchitectures());
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/device.h"
+#include "agent/flops/cpu_peak_flops.h"
 #include "agent/sku/sku_names.h"
 
 namespace zhisuan::agent {
@@ -93,14 +94,6 @@ class PeakFlopsTable {
   std::vector<PeakFlopsEntry> entries_;
   std::vector<ArchitectureRates> architectures_;
 };
-
-// FLOPs per cycle per physical core the CPU's ISA allows, per precision. Assumes two FMA units
-// per core for Intel AVX-512 (Gold/Platinum; Silver/Bronze parts have one and will measure ~50%),
-// and 256-bit datapaths for AMD/Hygon AVX-512 (Zen 4 double-pumps), so the figure errs low.
-FlopsByPrecision CpuFlopsPerCyclePerCore(const CpuInfo& cpu);
-
-// cores x max clock x FLOPs/cycle/core. Zero when cores or clock are unknown.
-PeakFlops CpuPeakFlops(const CpuInfo& cpu);
 
 // True when a measurement beats the peak by more than kSuspectPeakRatio; false without a peak.
 bool PeakLooksSuspect(double measured_flops, double peak_flops);

@@ -37,9 +37,11 @@ void Sampler::Discover() {
     ZLOG(Info) << "discovered " << inventory.accelerators.size() << " accelerators and "
                << inventory.cpu.physical_cores << " physical CPU cores";
     // A device that left takes its emissions counter with it; those that stay keep counting.
-    std::erase_if(emissions_, [&uuids](const auto& entry) {
+    const auto left = [&uuids](const auto& entry) {
       return std::find(uuids.begin(), uuids.end(), entry.first) == uuids.end();
-    });
+    };
+    std::erase_if(emissions_, left);
+    std::erase_if(power_windows_, left);
     inventory_ = std::move(inventory);
     discovered_ = true;
     if (sources_.health != nullptr) sources_.health->SetInventory(uuids);
@@ -53,7 +55,6 @@ void Sampler::SampleOnce() {
   auto state = std::make_shared<AgentState>();
   state->node_name = options_.node_name;
   state->cpu = inventory_.cpu;
-  state->cpu_peak = CpuPeakFlops(inventory_.cpu);
   state->backend_results = inventory_.backend_results;
   state->stand_ins = inventory_.stand_ins;
 
@@ -73,6 +74,7 @@ void Sampler::SampleOnce() {
   const SteadyTime sampled = clock_->Now();
 
   state->devices.reserve(inventory_.accelerators.size());
+  std::vector<AveragePowerReading> average_power;
   for (size_t i = 0; i < inventory_.accelerators.size(); ++i) {
     const Accelerator& accelerator = inventory_.accelerators[i];
     DeviceState device;
@@ -101,12 +103,17 @@ void Sampler::SampleOnce() {
       sources_.health->OnTelemetry(accelerator.uuid, device.telemetry);
     }
     DeviceEmissions& emissions = emissions_[accelerator.uuid];
-    emissions.Observe(device.telemetry, sampled, intensity);
+    const std::optional<EnergyInterval> interval =
+        emissions.Observe(device.telemetry, sampled, intensity);
+    auto window = power_windows_.try_emplace(accelerator.uuid, options_.average_power_window).first;
+    window->second.Observe(sampled, interval);
+    average_power.push_back(window->second.Reading());
     for (EnergySource source : kEnergySources) {
       device.emissions_grams[static_cast<size_t>(source)] = emissions.grams(source);
     }
     state->devices.push_back(std::move(device));
   }
+  state->accelerator_average_power = NodeAveragePower(average_power);
 
   if (sources_.health != nullptr) {
     for (DiscoveryBackend* backend : sources_.backends) {
@@ -128,6 +135,10 @@ void Sampler::SampleOnce() {
     state->flops_probe_status = std::move(flops.probe_status);
     state->flops_probe_runs = flops.runs;
   }
+  // At the clock the CPU probe measured once it has run, so that measured/peak compares like
+  // with like; at the nominal clock before.
+  state->cpu_peak_clock = ChooseCpuPeakClock(state->cpu, state->measured_flops);
+  state->cpu_peak = CpuPeakFlops(state->cpu, state->cpu_peak_clock);
 
   if (sources_.http_errors) errors_["http"] = sources_.http_errors();
   ++samples_;

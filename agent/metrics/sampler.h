@@ -20,6 +20,8 @@ namespace zhisuan::agent {
 struct SamplerOptions {
   std::string node_name;
   std::chrono::milliseconds sample_interval{5000};
+  // The trailing window of the accelerators' average power (--energy-average-window).
+  std::chrono::seconds average_power_window = kDefaultAveragePowerWindow;
 };
 
 // What the sampler reads from; main wires the real ones, tests fakes.
@@ -69,7 +71,8 @@ class Sampler {
   uint64_t samples_ = 0;
   std::map<std::string, uint64_t, std::less<>> errors_;
   uint64_t energy_errors_seen_ = 0;
-  std::map<std::string, DeviceEmissions, std::less<>> emissions_;  // by device uuid
+  std::map<std::string, DeviceEmissions, std::less<>> emissions_;         // by device uuid
+  std::map<std::string, AveragePowerWindow, std::less<>> power_windows_;  // by device uuid
   MeasuredFlopsScheduler* flops_ = nullptr;
 
   std::mutex loop_mu_;

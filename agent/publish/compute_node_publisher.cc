@@ -7,8 +7,11 @@
 namespace zhisuan::agent {
 
 ComputeNodePublisher::ComputeNodePublisher(kube::ApiClientPtr client, std::string node_name,
-                                           PublishPolicy policy)
-    : client_(std::move(client)), node_name_(std::move(node_name)), policy_(std::move(policy)) {}
+                                           PublishPolicy policy, ClockPtr clock)
+    : client_(std::move(client)),
+      node_name_(std::move(node_name)),
+      policy_(std::move(policy)),
+      clock_(std::move(clock)) {}
 
 ObservedObjects ComputeNodePublisher::observed() const {
   std::lock_guard lock(mu_);
@@ -23,6 +26,7 @@ Status ComputeNodePublisher::Observe() {
     return compute_node.status().Annotate(StrCat("reading ComputeNode ", node_name_));
   }
   std::lock_guard lock(mu_);
+  compute_node_read_ = clock_->Now();
   observed_.node = std::move(*node);
   if (compute_node.ok()) {
     observed_.compute_node = std::move(*compute_node);
@@ -41,6 +45,7 @@ StatusOr<int> ComputeNodePublisher::Publish(const DesiredPublication& desired) {
   }
   if (!fresh) ZHISUAN_RETURN_IF_ERROR(Observe());
   std::lock_guard lock(mu_);
+  ZHISUAN_RETURN_IF_ERROR(RecheckComputeNode());
   int writes = 0;
   // Each write returns the object as stored; planning again from it makes the next write (the
   // status needs the ComputeNode's generation) and the next Publish see the server's truth.
@@ -54,6 +59,23 @@ StatusOr<int> ComputeNodePublisher::Publish(const DesiredPublication& desired) {
     }
   }
   return writes;
+}
+
+Status ComputeNodePublisher::RecheckComputeNode() {
+  const SteadyTime now = clock_->Now();
+  if (compute_node_read_ && now - *compute_node_read_ < kComputeNodeRecheck) return OkStatus();
+  auto compute_node = client_->Get(api::kComputeNodes, "", node_name_);
+  if (!compute_node.ok() && !kube::IsNotFound(compute_node.status())) {
+    return compute_node.status().Annotate(StrCat("reading ComputeNode ", node_name_));
+  }
+  compute_node_read_ = now;
+  if (compute_node.ok()) {
+    observed_.compute_node = std::move(*compute_node);
+  } else if (observed_.compute_node) {
+    ZLOG(Warning) << "ComputeNode " << node_name_ << " was deleted; recreating it";
+    observed_.compute_node.reset();
+  }
+  return OkStatus();
 }
 
 Status ComputeNodePublisher::Execute(const PublishPlan& plan, int& writes) {

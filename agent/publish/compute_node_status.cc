@@ -180,6 +180,11 @@ api::ComputeNodeStatus BuildComputeNodeStatus(
   status.energy.zone = state.energy_profile.zone;
   status.energy.carbon_intensity = state.energy_profile.carbon_intensity_grams_per_kwh;
   status.energy.carbon_free_ratio = state.energy_profile.carbon_free_ratio;
+  if (const auto& average = state.accelerator_average_power.figure) {
+    // Whole watts: finer digits are noise, and the publish threshold decides what is news.
+    status.energy.average_power_watts = std::round(average->watts);
+    status.energy.average_power_source = std::string(average->source);
+  }
 
   // Messages carry only stable facts (counts, backend names, uuids) so that an unchanged node
   // produces an unchanged condition and therefore no write.

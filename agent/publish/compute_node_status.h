@@ -31,7 +31,9 @@ inline constexpr std::string_view kConditionPeakFlopsSuspect = "PeakFlopsSuspect
 //   - node peak FLOPS = sum of the accelerators' peaks; measured FLOPS = sum of the successful
 //     accelerator measurements (the CPU probe is not part of the node's accelerator compute);
 //   - powerCapacityWatts = sum of the accelerators' power limits;
-//   - the energy profile, an unknown carbon figure left out; agentVersion = ZHISUAN_VERSION;
+//   - the energy profile, an unknown carbon figure left out; the accelerators' average power
+//     (AgentState::accelerator_average_power, whole watts) and its source when known;
+//     agentVersion = ZHISUAN_VERSION;
 //   - per accelerator, its measured FLOPS and their source (hardware, simulated); the node's
 //     measured source is simulated when any measurement in its total is;
 //   - conditions Discovered, AcceleratorsHealthy, CarbonKnown, SimulatedHardware and

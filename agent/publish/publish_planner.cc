@@ -57,6 +57,21 @@ std::string StringAt(const Json& object, std::initializer_list<std::string_view>
   return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
 }
 
+// Keeps the published average power (and its source) unless the new figure moved by more than
+// `ratio` of it. With no new figure, keeps it only while the agent's window is still filling.
+// Nothing published yet: the desired figure goes out as it is (its first publication).
+void KeepAveragePower(const Json& status, double ratio, bool pending, api::EnergyStatus& desired) {
+  const Json* watts = Find(status, {"energy", "averagePowerWatts"});
+  if (watts == nullptr || !watts->is_number()) return;
+  const double published = watts->get<double>();
+  const bool keep = desired.average_power_watts
+                        ? std::abs(*desired.average_power_watts - published) <= ratio * published
+                        : pending;
+  if (!keep) return;
+  desired.average_power_watts = published;
+  desired.average_power_source = StringAt(status, {"energy", "averagePowerSource"});
+}
+
 // The agent's labels on `node`: per managedFields where the server reports them; where it does not
 // (an old server, a stripped object), every label of the agent's key set that is present.
 std::set<std::string> OwnedAgentLabels(const Json& node, const std::string& manager) {
@@ -133,7 +148,7 @@ Json NodeOwnerReference(std::string_view node_name, std::string_view node_uid) {
 bool SameStatus(const Json& a, const Json& b) { return Normalise(a) == Normalise(b); }
 
 api::ComputeNodeStatus StabiliseStatus(api::ComputeNodeStatus desired, const Json& observed_object,
-                                       const PublishPolicy& policy) {
+                                       const PublishPolicy& policy, bool average_power_pending) {
   const Json* generation = Find(observed_object, {"metadata", "generation"});
   const int64_t observed_generation =
       generation != nullptr && generation->is_number_integer() ? generation->get<int64_t>() : 0;
@@ -177,6 +192,8 @@ api::ComputeNodeStatus StabiliseStatus(api::ComputeNodeStatus desired, const Jso
       }
     }
   }
+  KeepAveragePower(*status, policy.average_power_threshold_ratio, average_power_pending,
+                   desired.energy);
   if (const Json* measured = Find(*status, {"flops", "measured"})) {
     auto published = api::FlopsFromJson(*measured, "status.flops.measured");
     if (published.ok()) {
@@ -215,7 +232,8 @@ PublishPlan PlanPublish(const DesiredPublication& desired, const ObservedObjects
 
   const Json empty = Json::object();
   const Json& observed_object = observed.compute_node ? *observed.compute_node : empty;
-  const api::ComputeNodeStatus status = StabiliseStatus(desired.status, observed_object, policy);
+  const api::ComputeNodeStatus status =
+      StabiliseStatus(desired.status, observed_object, policy, desired.average_power_pending);
   const Json status_json = api::ToJson(status);
   const Json* observed_status = Find(observed_object, {"status"});
   if (!observed.compute_node || observed_status == nullptr ||

@@ -27,6 +27,11 @@ struct PublishPolicy {
   // Measured FLOPS vary from run to run; a new measurement within this ratio of the published one
   // is not news, so re-measuring at every restart does not rewrite the ComputeNode.
   double measured_flops_tolerance_ratio = 0.05;
+  // The accelerators' average power (status.energy.averagePowerWatts) is republished only when it
+  // moves by more than this fraction of the published figure (--energy-publish-threshold): an
+  // hour's average drifts with every sample, and the controller needs only its rough size to weight
+  // carbon figures. Its first publication, once known, is always written.
+  double average_power_threshold_ratio = 0.1;
 };
 
 // What the agent wants the server to show for its node.
@@ -34,6 +39,9 @@ struct DesiredPublication {
   std::string node_name;
   NodeLabels labels;  // the zhisuan.io/ labels (NodeLabelsFor)
   api::ComputeNodeStatus status;
+  // The average power is unknown only because the agent's window is still filling after a start
+  // (AveragePowerReading::pending): the figure the server shows still stands.
+  bool average_power_pending = false;
 };
 
 // The objects as the server last returned them: a GET at start-up, then each write's response.
@@ -64,9 +72,11 @@ std::set<std::string> LabelsAppliedBy(const Json& object, std::string_view manag
 
 // The desired status adjusted to what the server already shows where the difference is not news:
 // conditions whose status did not change keep their lastTransitionTime and observedGeneration
-// follows the object; measured FLOPS within tolerance keep the published figure.
+// follows the object; measured FLOPS within tolerance keep the published figure, and so does an
+// average power within the threshold, or unknown while `average_power_pending`.
 api::ComputeNodeStatus StabiliseStatus(api::ComputeNodeStatus desired, const Json& observed_object,
-                                       const PublishPolicy& policy);
+                                       const PublishPolicy& policy,
+                                       bool average_power_pending = false);
 
 // Whether two status objects say the same, ignoring how empty fields are spelled (absent, null,
 // {} and [] are equal) and key order.

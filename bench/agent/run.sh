@@ -67,7 +67,9 @@ ratio = m.get("measured_to_peak_ratio")
 # Above 1.05 the peak is wrong (agent/flops/peak_flops_table.h, kSuspectPeakRatio): never "met".
 verdict = ("no_peak" if ratio is None else "peak_suspect" if ratio > 1.05
            else "met" if ratio >= 0.85 else "not_met")
-print("run='"${run}"' kernel=%s threads=%s measured_gflops=%.1f peak_gflops=%.1f ratio=%s peak=%s source=%s verdict=%s" % (
-    m["kernel"], m.get("threads"), m["measured_flops"] / 1e9, m["peak_flops"] / 1e9,
-    ratio, m["peak_source"], m.get("source"), verdict))'
+# The peak is at the clock the probe measured (clock_source=measured), else the nominal one.
+print("run='"${run}"' kernel=%s threads=%s measured_gflops=%.1f clock_mhz=%.0f clock_source=%s peak_gflops=%.1f ratio=%s peak=%s source=%s verdict=%s" % (
+    m["kernel"], m.get("threads"), m["measured_flops"] / 1e9, r["cpu"]["peak_clock_mhz"],
+    r["cpu"]["peak_clock_source"], m["peak_flops"] / 1e9, ratio, m["peak_source"],
+    m.get("source"), verdict))'
 done

@@ -191,10 +191,6 @@ class Cluster {
       for (const PoolChange& change : plan.pool_changes) {
         Json& pool = pools_.at(change.pool_key);
         if (change.finalizers) pool["metadata"]["finalizers"] = *change.finalizers;
-        if (change.impaired_since && !change.impaired_since->empty()) {
-          pool["metadata"]["annotations"][std::string(kImpairedSinceAnnotation)] =
-              *change.impaired_since;
-        }
         if (change.status) pool["status"] = api::ToJson(*change.status);
         pool["metadata"]["resourceVersion"] = NextVersion();
         cache.UpsertPool(pool);

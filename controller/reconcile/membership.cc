@@ -55,7 +55,8 @@ std::string HardFault(const NodeFit& fit) {
   const NodeInfo& node = *fit.node;
   if (node.deleting) return "node is being deleted";
   if (node.unschedulable) return "node is cordoned";
-  if (fit.compute_node == nullptr) return "node has no ComputeNode";
+  // A missing ComputeNode is a soft fault (AssessMember): its agent recreates it within a minute.
+  if (fit.compute_node == nullptr || !Published(*fit.compute_node)) return "";
   if (fit.matching == 0) return "no accelerators match spec.accelerator";
   if (!fit.selected) return "node no longer matches spec.nodeSelector";
   if (!fit.carbon_ok && fit.carbon_far) {
@@ -68,7 +69,7 @@ std::string HardFault(const NodeFit& fit) {
 
 Exclusion NodeFit::AdmissionExclusion() const {
   if (!Schedulable()) return Exclusion::kNotReady;
-  if (compute_node == nullptr) return Exclusion::kNoComputeNode;
+  if (!HasComputeNode()) return Exclusion::kNoComputeNode;
   if (capacity <= 0) return Exclusion::kNoMatchingAccelerators;
   if (!selected) return Exclusion::kSelector;
   if (!carbon_ok) return carbon_unknown ? Exclusion::kCarbonUnknown : Exclusion::kCarbon;
@@ -105,6 +106,55 @@ NodeFit Fit(const api::ComputePoolSpec& spec, const PlannerConfig& config, const
   return fit;
 }
 
+NodeFit FitEntry(const api::ComputePoolSpec& spec, const PlannerConfig& config,
+                 const NodeEntry& entry) {
+  NodeFit fit = Fit(spec, config, *entry.node, entry.compute_node);
+  fit.compute_node_deleted = entry.compute_node_deleted && entry.compute_node != nullptr;
+  if (!config.require_ready_agent) return fit;
+  if (entry.agent == nullptr) {
+    fit.agent_ready = false;
+    fit.agent_problem = "no agent pod";
+  } else if (!entry.agent->ready) {
+    fit.agent_ready = false;
+    fit.agent_not_ready_since = entry.agent->since;
+    fit.agent_problem = StrCat("agent pod ", entry.agent->pod, " not Ready");
+  }
+  return fit;
+}
+
+namespace {
+
+// The soft faults of a member: they often clear by themselves, so the member keeps its capacity
+// for a grace period. `observed_since` is the earliest start the cluster itself records for one
+// of them (an agent pod's Ready transition), when there is one.
+struct SoftFaults {
+  std::optional<seconds> grace;
+  std::vector<std::string> what;
+  std::optional<WallTime> observed_since;
+
+  void Add(seconds period, std::string fault) {
+    grace = grace ? std::min(*grace, period) : period;
+    what.push_back(std::move(fault));
+  }
+};
+
+SoftFaults SoftFaultsOf(const NodeFit& fit, const PlannerConfig& config) {
+  SoftFaults faults;
+  if (!fit.node->ready) faults.Add(config.health_grace, "node not Ready");
+  if (!fit.agent_ready) {
+    faults.Add(config.health_grace, fit.agent_problem);
+    faults.observed_since = fit.agent_not_ready_since;
+  }
+  if (!fit.HasComputeNode()) {
+    faults.Add(config.health_grace, "ComputeNode missing (its agent recreates it)");
+  } else if (!fit.carbon_ok) {
+    faults.Add(config.carbon_grace, StrCat("out of carbon policy: ", fit.carbon_detail));
+  }
+  return faults;
+}
+
+}  // namespace
+
 MemberState AssessMember(const NodeFit& fit, const PoolObservation& observation,
                          const PlannerConfig& config, WallTime now) {
   MemberState state;
@@ -112,29 +162,24 @@ MemberState AssessMember(const NodeFit& fit, const PoolObservation& observation,
   state.problem = HardFault(fit);
   if (!state.problem.empty()) return state;
 
-  // Soft faults: they often clear by themselves, so the member keeps its capacity for a grace
-  // period measured from when the fault was first seen.
   const NodeInfo& node = *fit.node;
-  std::optional<seconds> grace;
-  std::vector<std::string> faults;
-  if (!node.ready) {
-    grace = config.health_grace;
-    faults.push_back("node not Ready");
-  }
-  if (!fit.carbon_ok) {
-    grace = grace ? std::min(*grace, config.carbon_grace) : config.carbon_grace;
-    faults.push_back(StrCat("out of carbon policy: ", fit.carbon_detail));
-  }
-  if (!grace) {
+  const SoftFaults faults = SoftFaultsOf(fit, config);
+  if (!faults.grace) {
     state.planning_capacity = fit.capacity;
     return state;
   }
   state.impaired = true;
+  // The grace runs from when the controller first saw the fault, or from when the cluster says it
+  // began if that is earlier (an agent that died while no controller ran).
   auto recorded = observation.impaired_since.find(node.name);
   state.since = recorded != observation.impaired_since.end() ? recorded->second : now;
-  state.deadline = *state.since + *grace;
-  const std::string what = StrJoin(faults, "; ");
+  if (faults.observed_since && *faults.observed_since < *state.since) {
+    state.since = faults.observed_since;
+  }
+  state.deadline = *state.since + *faults.grace;
+  const std::string what = StrJoin(faults.what, "; ");
   if (now < *state.deadline) {
+    state.held = true;
     state.planning_capacity = fit.capacity;
     state.problem = StrCat(what, " since ", FormatWallTime(*state.since), "; replaced after ",
                            FormatWallTime(*state.deadline), " if it persists");
@@ -165,8 +210,7 @@ PoolMembership ObserveMembers(const std::vector<NodeEntry>& nodes,
       ++result.excluded[Exclusion::kOtherPool];
       continue;
     }
-    const NodeFit& fit =
-        result.fits.emplace_back(Fit(spec, config, *entry.node, entry.compute_node));
+    const NodeFit& fit = result.fits.emplace_back(FitEntry(spec, config, entry));
     if (member) {
       result.members.push_back(AssessMember(fit, observation, config, now));
       continue;

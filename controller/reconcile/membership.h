@@ -38,8 +38,20 @@ struct NodeFit {
   bool carbon_unknown = false;  // the policy sets a figure the node does not report: also far
   std::string carbon_detail;    // what is out of policy, for messages
   std::vector<std::string> unhealthy_reasons;
+  // compute_node is the last state seen of a ComputeNode deleted since (its agent recreates it).
+  bool compute_node_deleted = false;
+  // The node's agent pod is Ready, or agent readiness is not observed (PlannerConfig).
+  bool agent_ready = true;
+  std::optional<WallTime> agent_not_ready_since;  // when known (agent not Ready only)
+  std::string agent_problem;                      // "" when agent_ready
 
-  bool Schedulable() const { return node->ready && !node->unschedulable && !node->deleting; }
+  bool Schedulable() const {
+    return node->ready && agent_ready && !node->unschedulable && !node->deleting;
+  }
+  // A live ComputeNode whose status its agent has published.
+  bool HasComputeNode() const {
+    return compute_node != nullptr && !compute_node_deleted && Published(*compute_node);
+  }
   Exclusion AdmissionExclusion() const;
 };
 
@@ -55,6 +67,9 @@ struct MemberState {
   bool impaired = false;          // NotReady or out of carbon policy, within the margin
   std::optional<WallTime> since;  // when the impairment began (impaired only)
   std::optional<WallTime> deadline;
+  // Impaired and within its grace: kept whatever it counts for now (a member whose ComputeNode
+  // vanished counts for nothing until its agent recreates it, and must not be released for that).
+  bool held = false;
   std::string problem;  // why it counts for nothing, or what is wrong; "" when fine
 };
 
@@ -75,7 +90,14 @@ struct NodeEntry {
   const NodeInfo* node;
   const api::ComputeNode* compute_node;  // nullptr when it has none (or it was ignored)
   std::string binding;                   // the pool label as the plan leaves it
+  bool compute_node_deleted = false;     // compute_node is the last seen of a deleted one
+  const AgentInfo* agent = nullptr;      // the node's agent pod, when one is observed
 };
+
+// Fit, plus what the entry knows beyond the node and its ComputeNode: a deleted ComputeNode's
+// last state, and the agent's readiness when config.require_ready_agent.
+NodeFit FitEntry(const api::ComputePoolSpec& spec, const PlannerConfig& config,
+                 const NodeEntry& entry);
 
 // Every node, as one pool sees it. Candidates point into `fits`, so it is move-only (a move keeps
 // the vector's buffer, a copy would not).

@@ -95,6 +95,7 @@ void KeepEnough(const std::vector<MemberState>& members, double need, Placement&
       total += member.planning_capacity;
       continue;
     }
+    if (member.held) continue;  // within its grace: it may count again
     placement.release[member.fit.node->name] =
         StrCat("not needed (", member.problem.empty() ? "no capacity" : member.problem, ")");
   }
@@ -189,7 +190,7 @@ Placement Place(const api::ComputePoolSpec& spec, double need, const PoolMembers
     placement.covered = true;
     placement.added = std::move(*chosen);
     for (const auto& member : members) {
-      if (member.planning_capacity <= 0) {
+      if (member.planning_capacity <= 0 && !member.held) {
         placement.release[member.fit.node->name] = StrCat("replaced (", member.problem, ")");
       }
     }

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/strings.h"
+#include "controller/reconcile/claim_template.h"
 #include "controller/reconcile/conditions.h"
 #include "controller/reconcile/drain.h"
 #include "controller/reconcile/membership.h"
@@ -33,6 +34,14 @@ void AddEvent(PoolPlan& plan, const api::ComputePool& pool, PlannedEvent::Type t
               std::string_view reason, std::string message) {
   plan.events.push_back(
       {pool.pool_namespace, pool.name, pool.uid, type, std::string(reason), std::move(message)});
+}
+
+// Which of two agent pods on one node speaks for it: a Ready one, else the one whose readiness
+// changed last (the newest pod of a rolling update); then by name, for determinism.
+bool BetterAgent(const AgentInfo& a, const AgentInfo& b) {
+  const WallTime never{};
+  return std::make_tuple(a.ready, a.since.value_or(never), b.pod) >
+         std::make_tuple(b.ready, b.since.value_or(never), a.pod);
 }
 
 PoolChange BaseChange(const api::ComputePool& pool) {
@@ -92,13 +101,11 @@ PoolChange ChangeOf(const PoolObservation& observation,
     finalizers.push_back(std::string(api::kPoolFinalizer));
     change.finalizers = std::move(finalizers);
   }
-  if (impaired_since != observation.impaired_since) {
-    change.impaired_since = impaired_since.empty() ? "" : EncodeImpairedSince(impaired_since);
-  }
-  if (draining_since != observation.draining_since) {
-    change.draining_since = draining_since.empty() ? "" : EncodeImpairedSince(draining_since);
-  }
+  // The clocks are the controller's state, so they live where only the controller writes.
+  status.impaired_members = MemberClocks(impaired_since);
+  status.draining_members = MemberClocks(draining_since);
   if (status != pool.status) change.status = std::move(status);
+  change.remove_legacy_annotations = observation.legacy_clock_annotations;
   return change;
 }
 
@@ -113,6 +120,16 @@ class Planner {
     compute_nodes.reserve(snapshot.compute_nodes.size());
     for (const auto& compute_node : snapshot.compute_nodes) {
       compute_nodes.emplace(compute_node.name, &compute_node);  // the first of a name counts
+    }
+    std::unordered_map<std::string_view, const api::ComputeNode*> deleted_compute_nodes;
+    for (const auto& compute_node : snapshot.deleted_compute_nodes) {
+      deleted_compute_nodes.emplace(compute_node.name, &compute_node);
+    }
+    std::unordered_map<std::string_view, const AgentInfo*> agents;
+    for (const auto& agent : snapshot.agents) {
+      // Several pods on one node (a rolling update): a Ready one wins, then the latest change.
+      auto [it, added] = agents.emplace(agent.node, &agent);
+      if (!added && BetterAgent(agent, *it->second)) it->second = &agent;
     }
     nodes_.reserve(snapshot.nodes.size());
     for (const auto& node : snapshot.nodes) nodes_.push_back({&node, nullptr, {}});
@@ -144,6 +161,16 @@ class Planner {
       position_.emplace(entry.node->name, i);
       auto compute_node = compute_nodes.find(entry.node->name);
       if (compute_node != compute_nodes.end()) entry.compute_node = compute_node->second;
+      // Until a recreated ComputeNode's status is published, the last one seen speaks for it.
+      auto deleted = deleted_compute_nodes.find(entry.node->name);
+      if ((entry.compute_node == nullptr || !Published(*entry.compute_node)) &&
+          deleted != deleted_compute_nodes.end()) {
+        entry.compute_node = deleted->second;
+        entry.compute_node_deleted = true;
+      }
+      if (auto agent = agents.find(entry.node->name); agent != agents.end()) {
+        entry.agent = agent->second;
+      }
       entry.binding = entry.node->PoolBinding();
     }
   }
@@ -365,6 +392,9 @@ class Planner {
     const PoolDrains drains = PlanDrains(pool, outcome.fits, observation.draining_since, plan);
     const stages::PoolOutcome counted = Counted(placement, outcome, drains);
     api::ComputePoolStatus status = stages::RollUpStatus(pool, counted.fits);
+    if (config_.dra_claim_templates) {
+      status.scheduling_resource_claim_template = ClaimTemplateName(pool.name);
+    }
     stages::Placement shown = placement;
     std::string message;
     if (placement.covered && !drains.draining.empty() && !stages::Covers(counted.planned, need)) {

@@ -29,6 +29,11 @@ struct PlannerConfig {
   // A member that is not Ready or has an unhealthy accelerator stays this long before its capacity
   // is written off and a spare is sought.
   std::chrono::seconds health_grace{60};
+  // Whether a node counts only while its agent pod is Ready (snapshot.h, AgentInfo): set when the
+  // controller is told which pods are agents (--agent-pod-selector; the chart sets it). Off, a node
+  // without any agent (the demo, tests that write ComputeNodes by hand) counts as before. A member
+  // whose agent is not Ready, or that has none, is impaired as a NotReady node is (health_grace).
+  bool require_ready_agent = false;
   // A node changing hands is drained first: the pods of other namespaces on it are evicted (PDBs
   // respected) for up to this long; then the NoExecute pool taint goes on anyway and the taint
   // manager deletes what is left (drain.h).
@@ -36,6 +41,8 @@ struct PlannerConfig {
   // Pods in these namespaces are never drained (node-level daemons: the chart passes its release
   // namespace, kube-system and admissionPolicies.tolerationExemptNamespaces).
   std::set<std::string> drain_exempt_namespaces{"kube-system"};
+  // --dra: each pool has a DRA ResourceClaimTemplate (claim_template.h), which its status names.
+  bool dra_claim_templates = false;
 };
 
 // One pod to evict (policy/v1 Eviction, so PodDisruptionBudgets are respected) from a node that is
@@ -67,16 +74,17 @@ struct PoolChange {
   std::string pool_namespace, name, uid, resource_version;
   // The full finalizer list wanted, when it differs from the current one.
   std::optional<std::vector<std::string>> finalizers;
-  // The kImpairedSinceAnnotation value wanted when it changed; "" removes the annotation.
-  std::optional<std::string> impaired_since;
-  // The kDrainingSinceAnnotation value wanted when it changed; "" removes the annotation.
-  std::optional<std::string> draining_since;
-  std::optional<api::ComputePoolStatus> status;  // only when it differs from the current status
+  // Removes the grace-clock annotations of older controllers (kImpairedSinceAnnotation): they are
+  // ignored, and removed so that nobody mistakes them for state (one write per pool, once).
+  bool remove_legacy_annotations = false;
+  // Only when it differs from the current status. The grace clocks ride in it
+  // (status.impairedMembers, status.drainingMembers).
+  std::optional<api::ComputePoolStatus> status;
 
   bool AddsFinalizer() const;
   bool RemovesFinalizer() const;
-  bool Empty() const { return !finalizers && !impaired_since && !draining_since && !status; }
-  bool ChangesMetadata() const { return finalizers || impaired_since || draining_since; }
+  bool Empty() const { return !finalizers && !remove_legacy_annotations && !status; }
+  bool ChangesMetadata() const { return finalizers || remove_legacy_annotations; }
   friend bool operator==(const PoolChange&, const PoolChange&) = default;
 };
 

@@ -117,6 +117,33 @@ StatusOr<PodInfo> PodInfoFromJson(const Json& object) {
   return pod;
 }
 
+StatusOr<AgentInfo> AgentInfoFromJson(const Json& object) {
+  AgentInfo agent;
+  try {
+    const Json& metadata = object.at("metadata");
+    agent.pod = StrCat(metadata.value("namespace", ""), "/", metadata.value("name", ""));
+    agent.node = object.value("/spec/nodeName"_json_pointer, std::string());
+    std::optional<WallTime> created;
+    if (metadata.contains("creationTimestamp") && metadata["creationTimestamp"].is_string()) {
+      created = ParseRfc3339(metadata["creationTimestamp"].get<std::string>());
+    }
+    agent.since = created;
+    const Json conditions = object.value("/status/conditions"_json_pointer, Json::array());
+    for (const auto& condition : conditions) {
+      if (!condition.is_object() || condition.value("type", "") != "Ready") continue;
+      agent.ready = condition.value("status", "") == "True";
+      const std::string changed = condition.value("lastTransitionTime", "");
+      if (auto parsed = ParseRfc3339(changed)) agent.since = parsed;
+    }
+  } catch (const Json::exception& error) {
+    return InvalidArgumentError(StrCat("agent Pod is malformed: ", error.what()));
+  }
+  if (agent.node.empty() || StartsWith(agent.pod, "/") || EndsWith(agent.pod, "/")) {
+    return InvalidArgumentError("agent Pod has no name, namespace or spec.nodeName");
+  }
+  return agent;
+}
+
 std::optional<WallTime> ParseRfc3339(std::string_view text) {
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)
   if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
@@ -159,21 +186,18 @@ std::string FormatWallTime(WallTime time) {
       std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count());
 }
 
-std::string EncodeImpairedSince(const std::map<std::string, WallTime>& since) {
-  Json json = Json::object();
-  for (const auto& [node, time] : since) json[node] = FormatWallTime(time);
-  return json.dump();
+std::vector<api::MemberSince> MemberClocks(const std::map<std::string, WallTime>& since) {
+  std::vector<api::MemberSince> members;
+  members.reserve(since.size());
+  for (const auto& [node, time] : since) members.push_back({node, FormatWallTime(time)});
+  return members;
 }
 
-std::map<std::string, WallTime> DecodeImpairedSince(std::string_view value) {
+std::map<std::string, WallTime> ClocksFromMembers(const std::vector<api::MemberSince>& members) {
   std::map<std::string, WallTime> since;
-  Json json = Json::parse(value, nullptr, /*allow_exceptions=*/false);
-  if (!json.is_object()) return {};
-  for (const auto& [node, time] : json.items()) {
-    if (!time.is_string()) return {};
-    auto parsed = ParseRfc3339(time.get<std::string>());
-    if (!parsed) return {};
-    since[node] = *parsed;
+  for (const auto& member : members) {
+    auto parsed = ParseRfc3339(member.since);
+    if (parsed && !member.node.empty()) since.emplace(member.node, *parsed);
   }
   return since;
 }
@@ -187,16 +211,14 @@ StatusOr<PoolObservation> PoolObservationFromJson(const Json& object) {
   if (metadata.contains("creationTimestamp") && metadata["creationTimestamp"].is_string()) {
     observation.creation_timestamp = metadata["creationTimestamp"].get<std::string>();
   }
+  observation.impaired_since = ClocksFromMembers(observation.pool.status.impaired_members);
+  observation.draining_since = ClocksFromMembers(observation.pool.status.draining_members);
+  // Tenant-writable, so never read: only noted, so the next metadata write removes them.
   if (metadata.contains("annotations") && metadata["annotations"].is_object()) {
     const Json& annotations = metadata["annotations"];
-    auto it = annotations.find(std::string(kImpairedSinceAnnotation));
-    if (it != annotations.end() && it->is_string()) {
-      observation.impaired_since = DecodeImpairedSince(it->get<std::string>());
-    }
-    it = annotations.find(std::string(kDrainingSinceAnnotation));
-    if (it != annotations.end() && it->is_string()) {
-      observation.draining_since = DecodeImpairedSince(it->get<std::string>());
-    }
+    observation.legacy_clock_annotations =
+        annotations.contains(std::string(kImpairedSinceAnnotation)) ||
+        annotations.contains(std::string(kDrainingSinceAnnotation));
   }
   return observation;
 }

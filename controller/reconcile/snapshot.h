@@ -18,15 +18,13 @@ namespace zhisuan::controller {
 
 using Json = nlohmann::json;
 
-// Pool annotation holding, per member node, when it first fell short (not Ready, an unhealthy
-// accelerator, or out of carbon policy). The planner is pure, so the hysteresis clock it needs
-// must live in the cluster: the status schema prunes unknown fields, and a Node annotation would
-// outlive the membership it describes. Value: {"node-a": "2026-11-23T03:00:00Z", ...}.
+// Pool annotations where controllers before issue 17 kept the grace clocks (when each member first
+// fell short; when each drain began). Tenants may edit their pools' metadata, so a tenant could
+// reset its dead members' clocks and keep them forever: the clocks now live in the pool's status
+// (status.impairedMembers, status.drainingMembers), which only the controller may write. These
+// annotations are never read; the controller removes them with its next metadata write of the
+// pool, and --uninstall-cleanup removes them too.
 inline constexpr std::string_view kImpairedSinceAnnotation = "zhisuan.io/impaired-since";
-
-// Pool annotation holding, per node the pool is draining, when the drain began: the drain's
-// deadline (--drain-timeout) must survive a controller restart, so it lives in the cluster, for
-// the same reasons as kImpairedSinceAnnotation. Same value format.
 inline constexpr std::string_view kDrainingSinceAnnotation = "zhisuan.io/draining-since";
 
 // Node labels that name a node's topology domains. A rack is identified by zone and rack together,
@@ -80,6 +78,25 @@ struct PodInfo {
 
 StatusOr<PodInfo> PodInfoFromJson(const Json& object);
 
+// A node's agent pod (the controller's --agent-pod-selector, in the release namespace), as the
+// planner reads it. A dead agent writes nothing, so its ComputeNode would say "healthy" forever;
+// the pod's Ready condition is what Kubernetes already keeps current without any write of ours:
+// the kubelet clears it when the agent exits or fails its probe, and when the kubelet itself is
+// gone the node lifecycle controller marks the pods of the NotReady node not Ready.
+struct AgentInfo {
+  std::string node;  // spec.nodeName
+  std::string pod;   // "ns/name"
+  bool ready = false;
+  // When the Ready condition last changed (lastTransitionTime); for a pod that has no Ready
+  // condition yet, when it was created. nullopt when neither parses.
+  std::optional<WallTime> since;
+
+  friend bool operator==(const AgentInfo&, const AgentInfo&) = default;
+};
+
+// Fails when the pod has no name, namespace or node.
+StatusOr<AgentInfo> AgentInfoFromJson(const Json& object);
+
 // A ComputePool together with the metadata the planner needs beyond api::ComputePool.
 struct PoolObservation {
   api::ComputePool pool;
@@ -88,8 +105,10 @@ struct PoolObservation {
   // than the pool vanishing from the controller's view with its nodes and finalizer.
   std::string invalid_spec;
   std::string creation_timestamp;  // RFC 3339; orders pools (older pools claim nodes first)
-  std::map<std::string, WallTime> impaired_since;  // from kImpairedSinceAnnotation
-  std::map<std::string, WallTime> draining_since;  // from kDrainingSinceAnnotation
+  std::map<std::string, WallTime> impaired_since;  // from status.impairedMembers
+  std::map<std::string, WallTime> draining_since;  // from status.drainingMembers
+  // The pool still carries kImpairedSinceAnnotation or kDrainingSinceAnnotation (ignored).
+  bool legacy_clock_annotations = false;
 };
 
 // Fails only when the metadata is malformed; a spec that does not decode sets invalid_spec.
@@ -105,10 +124,20 @@ struct QuotaObservation {
 // Fails only when the metadata is malformed; a spec that does not decode sets invalid_spec.
 StatusOr<QuotaObservation> QuotaObservationFromJson(const Json& object);
 
-// Encodes/decodes kImpairedSinceAnnotation. Decoding is lenient: a malformed value (someone edited
-// it) only restarts the grace periods, so it yields an empty map rather than an error.
-std::string EncodeImpairedSince(const std::map<std::string, WallTime>& since);
-std::map<std::string, WallTime> DecodeImpairedSince(std::string_view value);
+// The grace clocks as the status lists them (status.impairedMembers, status.drainingMembers), and
+// back. Decoding is lenient: an entry that does not parse restarts that member's clock rather
+// than failing the pool.
+std::vector<api::MemberSince> MemberClocks(const std::map<std::string, WallTime>& since);
+std::map<std::string, WallTime> ClocksFromMembers(const std::vector<api::MemberSince>& members);
+
+// Whether an agent has published `compute_node`'s status. An agent recreating its ComputeNode
+// writes the object first and the status after, so between the two the controller sees one with
+// no status: that is a ComputeNode still missing, not a node with no accelerators.
+inline bool Published(const api::ComputeNode& compute_node) {
+  const api::ComputeNodeStatus& status = compute_node.status;
+  return !status.agent_version.empty() || !status.accelerators.empty() ||
+         !status.conditions.empty();
+}
 
 // A ComputeNode that could not be decoded; its Node is treated as having no accelerators.
 struct IgnoredComputeNode {
@@ -130,6 +159,11 @@ struct ClusterSnapshot {
   SharedValues<PoolObservation> pools;
   SharedValues<NodeInfo> nodes;
   SharedValues<api::ComputeNode> compute_nodes;
+  // The last state seen of ComputeNodes deleted while their Node remains: a member whose
+  // ComputeNode vanished is still credited with it through its grace (membership.h).
+  SharedValues<api::ComputeNode> deleted_compute_nodes;
+  // Agent pods (only when the controller observes them: PlannerConfig::require_ready_agent).
+  SharedValues<AgentInfo> agents;
   SharedValues<PodInfo> pods;             // pods bound to a node, any order
   SharedValues<QuotaObservation> quotas;  // ComputeQuotas, any order
   std::vector<IgnoredComputeNode> ignored_compute_nodes;

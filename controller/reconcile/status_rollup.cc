@@ -25,34 +25,30 @@ void AddFlops(const api::ComputePoolSpec& spec, const NodeFit& fit, double& tota
   }
 }
 
-// One carbon figure over the members that report it. A member that does not (no energy profile:
-// unknown) is left out rather than counted as 0, which would make the pool look cleaner on
-// intensity and dirtier on carbon-free ratio than anything known about it.
+// One carbon figure over the members that report it, weighted by the energy each used: its
+// accelerators' average power over the agent's window (an hour by default), so a member that drew
+// 10 kW counts ten times one that drew 1 kW, whatever their count or power limits. A member without
+// the figure (no energy profile: unknown) is left out rather than counted as 0, which would make
+// the pool look cleaner on intensity and dirtier on carbon-free ratio than anything known about
+// it. A member with the figure but no energy figure yet is left out too, and counted apart
+// (status.carbonUncountedNodes): weighting it by anything else (count, power limit) would mix two
+// kinds of average in one figure.
 class CarbonFigure {
  public:
-  void Add(const std::optional<double>& figure, int64_t power_capacity_watts) {
-    if (!figure) return;
-    const double watts = static_cast<double>(power_capacity_watts);
-    if (power_capacity_watts <= 0) all_have_power_ = false;
-    plain_ += *figure;
-    weighted_ += *figure * watts;
-    power_ += watts;
-    ++count_;
+  void Add(const std::optional<double>& figure, const std::optional<double>& average_watts) {
+    if (!figure || !average_watts) return;
+    weighted_ += *figure * *average_watts;
+    watts_ += *average_watts;
   }
 
-  // Power-weighted when every member that reports the figure reports its power capacity (a 10 kW
-  // node burns ten times the energy of a 1 kW one), else a plain average rather than a weighting
-  // that ignores some; absent when no member reports it.
+  // Σ(figure × power) / Σ power; absent when no counted member used any energy.
   std::optional<double> Value() const {
-    if (count_ == 0) return std::nullopt;
-    return Round(all_have_power_ && power_ > 0 ? weighted_ / power_
-                                               : plain_ / static_cast<double>(count_));
+    if (!(watts_ > 0)) return std::nullopt;
+    return Round(weighted_ / watts_);
   }
 
  private:
-  double plain_ = 0, weighted_ = 0, power_ = 0;
-  size_t count_ = 0;
-  bool all_have_power_ = true;
+  double weighted_ = 0, watts_ = 0;
 };
 
 }  // namespace
@@ -68,6 +64,7 @@ api::ComputePoolStatus RollUpStatus(const api::ComputePool& pool,
   status.nodes.clear();
   status.accelerator_count = 0;
   status.flops = 0;
+  status.carbon_uncounted_nodes = 0;
   CarbonFigure ratio, intensity;
   for (const NodeFit* fit : fits) {
     status.nodes.push_back(fit->node->name);
@@ -75,8 +72,12 @@ api::ComputePoolStatus RollUpStatus(const api::ComputePool& pool,
     AddFlops(spec, *fit, status.flops);
     if (fit->compute_node != nullptr) {
       const api::ComputeNodeStatus& node_status = fit->compute_node->status;
-      ratio.Add(node_status.energy.carbon_free_ratio, node_status.power_capacity_watts);
-      intensity.Add(node_status.energy.carbon_intensity, node_status.power_capacity_watts);
+      const std::optional<double>& watts = node_status.energy.average_power_watts;
+      ratio.Add(node_status.energy.carbon_free_ratio, watts);
+      intensity.Add(node_status.energy.carbon_intensity, watts);
+      const bool has_carbon =
+          node_status.energy.carbon_free_ratio || node_status.energy.carbon_intensity;
+      if (has_carbon && !watts) ++status.carbon_uncounted_nodes;
     }
   }
   std::sort(status.nodes.begin(), status.nodes.end());

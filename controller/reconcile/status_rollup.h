@@ -1,6 +1,6 @@
 #pragma once
 // Status roll-up: the figures a pool's status reports for the nodes it holds once its plan is
-// applied (names, healthy accelerators, FLOPS, power-weighted carbon) and how to schedule onto
+// applied (names, healthy accelerators, FLOPS, energy-weighted carbon) and how to schedule onto
 // them. Figures are rounded to what the API stores, so a status read back equals the one
 // computed and an unchanged pool is not rewritten.
 

@@ -20,6 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (info->logical_cpus < 1 || info->sockets < 1 || info->physical_cores < 1) std::abort();
     if (!std::isfinite(info->max_mhz) || info->max_mhz < 0) std::abort();
+    // Family and model (or Arm part) are -1 when absent, else within cpuinfo's range.
+    if (info->family < -1 || info->family > 0xfff) std::abort();
+    if (info->model_number < -1 || info->model_number > 0xfff) std::abort();
     for (const auto& flag : info->isa_flags) {
       if (!cpu::IsRelevantIsaFlag(flag)) std::abort();
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -24,6 +25,14 @@ std::vector<std::string_view> Words(std::string_view text) {
     if (!piece.empty()) words.push_back(piece);
   }
   return words;
+}
+
+// "0xd0c" (Arm's "CPU part") -> 0xd0c; nullopt unless it is 0x and up to three hex digits.
+std::optional<int> ParseArmPart(std::string_view text) {
+  if (text.size() < 3 || text.size() > 5 || !StartsWith(text, "0x")) return std::nullopt;
+  auto value = ParseInt64(text.substr(2), 16);
+  if (!value || *value < 0) return std::nullopt;
+  return static_cast<int>(*value);
 }
 
 }  // namespace
@@ -56,6 +65,18 @@ StatusOr<CpuInfo> ParseCpuInfo(std::string_view text) {
       info.vendor_id = StrCat("arm-implementer-", value);
     } else if (key == "CPU part" && cpu_part.empty()) {
       cpu_part = std::string(value);
+      if (auto part = ParseArmPart(value)) {
+        info.family = 0;  // Arm has no x86-style family: the part alone names the core
+        info.model_number = *part;
+      }
+    } else if (key == "cpu family" && info.family < 0) {
+      if (auto family = ParseInt64(value); family && *family >= 0 && *family < 0x1000) {
+        info.family = static_cast<int>(*family);
+      }
+    } else if (key == "model" && info.model_number < 0) {
+      if (auto model = ParseInt64(value); model && *model >= 0 && *model < 0x1000) {
+        info.model_number = static_cast<int>(*model);
+      }
     } else if (key == "physical id") {
       if (auto id = ParseInt64(value)) {
         physical_id = *id;

@@ -16,7 +16,10 @@ class NodeCollector final : public MetricsCollector {
     for (size_t i = 0; i < kAllPrecisions.size(); ++i) {
       const std::string precision(PrecisionName(kAllPrecisions[i]));
       AddSample(peak, {{"kind", "accelerator"}, {"precision", precision}}, accelerators[i]);
-      AddSample(peak, {{"kind", "cpu"}, {"precision", precision}}, state.cpu_peak.flops[i]);
+      // No CPU figure (unknown microarchitecture, no such instruction) is absent, never 0.
+      if (state.cpu_peak.flops[i] > 0) {
+        AddSample(peak, {{"kind", "cpu"}, {"precision", precision}}, state.cpu_peak.flops[i]);
+      }
     }
     auto& count = AddGaugeFamily(out, "zhisuan_node_accelerators",
                                  "Accelerators on the node by health state.");
@@ -31,8 +34,16 @@ class NodeCollector final : public MetricsCollector {
     AddSample(AddGaugeFamily(out, "zhisuan_cpu_physical_cores", "Physical CPU cores."), {},
               state.cpu.physical_cores);
     AddSample(AddGaugeFamily(out, "zhisuan_cpu_max_clock_hertz",
-                             "Maximum CPU clock the peak FLOPS figure uses."),
+                             "Nominal maximum CPU clock: cpufreq's, else /proc/cpuinfo's."),
               {}, state.cpu.max_mhz * 1e6);
+    auto& peak_clock = AddGaugeFamily(
+        out, "zhisuan_cpu_peak_clock_hertz",
+        "The clock the CPU peak FLOPS figure is at: measured by the CPU probe, else nominal.");
+    if (state.cpu_peak.method != PeakFlopsMethod::kNone) {
+      AddSample(peak_clock,
+                {{"source", std::string(CpuClockSourceName(state.cpu_peak_clock.source))}},
+                state.cpu_peak_clock.mhz * 1e6);
+    }
     return OkStatus();
   }
 };

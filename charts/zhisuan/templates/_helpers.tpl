@@ -104,6 +104,9 @@ each value alone; these checks need two or more.
 {{- if and (eq $a.advertise "device-plugin") (not $a.devicePluginDir) -}}
 {{- fail "agent.advertise is device-plugin but agent.devicePluginDir is empty: the kubelet's device-plugin directory (usually /var/lib/kubelet/device-plugins) is required" -}}
 {{- end -}}
+{{- if and .Values.dra.kubeletPlugin (not .Values.dra.enabled) -}}
+{{- fail "dra.kubeletPlugin is true but dra.enabled is false: without the node's ResourceSlices no claim is ever allocated to the plugin's devices; enable dra.enabled too" -}}
+{{- end -}}
 {{- $profiles := prepend $a.energyProfiles (merge (dict "name" "default") $a.energyProfile) -}}
 {{- range $profiles -}}
 {{- $ratio := .carbonFreeRatio | default 0 | float64 -}}

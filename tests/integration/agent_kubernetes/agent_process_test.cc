@@ -28,28 +28,33 @@ std::string BinaryDir() {
 // A zhisuan-agent on a fixture tree; SIGTERM and reaped on destruction.
 class AgentProcess {
  public:
-  AgentProcess(const std::string& node, const std::string& fixture, const std::string& log)
-      : process_(Args(node, fixture), log) {}
+  AgentProcess(const std::string& node, const std::string& fixture, const std::string& log,
+               const std::vector<std::string>& extra_args = {})
+      : process_(Args(node, fixture, extra_args), log) {}
   ~AgentProcess() { process_.Stop(); }
 
  private:
-  static std::vector<std::string> Args(const std::string& node, const std::string& fixture) {
+  static std::vector<std::string> Args(const std::string& node, const std::string& fixture,
+                                       const std::vector<std::string>& extra_args) {
     const std::string root = harness::SourceDir() + "/tests/fixtures/sysfs/" + fixture;
     const std::string libs = BinaryDir() + "/fixtures/lib";
-    return {BinaryDir() + "/agent/zhisuan-agent",
-            "--kubeconfig=" + SharedControlPlane().admin_kubeconfig(),
-            "--node-name=" + node,
-            "--advertise=node-status",
-            "--sysfs-root=" + root + "/sys",
-            "--procfs-root=" + root + "/proc",
-            "--nvml-library=" + (fixture == "h100-8x" ? libs + "/nvml/libnvidia-ml.so.1"
-                                                      : "/nonexistent/libnvml.so"),
-            "--dcmi-library=" + (fixture == "ascend910b-8x" ? libs + "/dcmi/libdcmi.so"
-                                                            : "/nonexistent/libdcmi.so"),
-            "--libcuda-library=/nonexistent/libcuda.so.1",
-            "--listen-address=127.0.0.1:0",
-            "--sample-interval=1s",
-            "--measure-flops-at-startup=false"};
+    std::vector<std::string> args = {
+        BinaryDir() + "/agent/zhisuan-agent",
+        "--kubeconfig=" + SharedControlPlane().admin_kubeconfig(),
+        "--node-name=" + node,
+        "--advertise=node-status",
+        "--sysfs-root=" + root + "/sys",
+        "--procfs-root=" + root + "/proc",
+        "--nvml-library=" +
+            (fixture == "h100-8x" ? libs + "/nvml/libnvidia-ml.so.1" : "/nonexistent/libnvml.so"),
+        "--dcmi-library=" +
+            (fixture == "ascend910b-8x" ? libs + "/dcmi/libdcmi.so" : "/nonexistent/libdcmi.so"),
+        "--libcuda-library=/nonexistent/libcuda.so.1",
+        "--listen-address=127.0.0.1:0",
+        "--sample-interval=1s",
+        "--measure-flops-at-startup=false"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());  // later flags win
+    return args;
   }
   harness::BackgroundProcess process_;
 };
@@ -152,6 +157,37 @@ TEST(AgentProcesses, ThreeAgentsOnThreeFixtureTreesPublishWhatKubectlShows) {
     std::this_thread::sleep_for(std::chrono::seconds(8));
     EXPECT_EQ(ResourceVersions(), before) << "a restart with nothing changed must write nothing";
   }
+}
+
+// Issue 18: the ComputeNode carries the accelerators' average power, the energy figure the
+// controller weights a pool's carbon by, once the agent's window holds enough readings, and says
+// where it came from: the fake DCMI has no energy counter (power integrated between samples), the
+// fake NVML has one.
+TEST(AgentProcesses, TheComputeNodeCarriesTheAcceleratorsAveragePowerAndItsSource) {
+  testing::InstallCrds();
+  testing::CreateNode("power-ascend");
+  testing::CreateNode("power-h100");
+  testing::TempDir logs;
+  // A 12 s window needs 1 s of readings; the default hour would need 5 minutes.
+  const std::vector<std::string> fast = {"--energy-average-window=12s", "--sample-interval=200ms"};
+  AgentProcess ascend("power-ascend", "ascend910b-8x", logs.path() + "/ascend", fast);
+  AgentProcess h100("power-h100", "h100-8x", logs.path() + "/h100", fast);
+  const auto field = [](const std::string& node, const std::string& path) {
+    return Get({"get", "computenode", node, "-o", "jsonpath={.status.energy." + path + "}"});
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         (field("power-ascend", "averagePowerWatts").empty() ||
+          field("power-h100", "averagePowerWatts").empty())) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  // The fake DCMI's eight chips draw a constant 210.5 W + 1 W per logic id: 1712 W in all.
+  EXPECT_EQ(field("power-ascend", "averagePowerWatts"), "1712")
+      << Get({"get", "computenode", "power-ascend", "-o", "yaml"});
+  EXPECT_EQ(field("power-ascend", "averagePowerSource"), "integrated_power");
+  EXPECT_EQ(field("power-h100", "averagePowerSource"), "counter")
+      << Get({"get", "computenode", "power-h100", "-o", "yaml"});
+  EXPECT_GT(std::atof(field("power-h100", "averagePowerWatts").c_str()), 0);
 }
 
 }  // namespace

@@ -119,6 +119,35 @@ TEST_F(PublishIntegrationTest, ThreeAgentsPublishLabelsAndComputeNodesThenRestar
   EXPECT_EQ(count.output, "7 r12");
 }
 
+// Issue 17: the agent writes only on change, so a ComputeNode deleted behind its back (by hand,
+// or by a cleanup) would stay gone. The publisher re-reads it every kComputeNodeRecheck (one GET,
+// no write) and recreates it; the controller keeps the member through its grace meanwhile.
+TEST_F(PublishIntegrationTest, ADeletedComputeNodeIsRecreatedWithinAMinute) {
+  auto client = std::make_shared<testing::CountingApiClient>(testing::AdminClient());
+  auto clock = std::make_shared<FakeClock>();
+  ComputeNodePublisher publisher(client, "ascend-node", {}, clock);
+  const AgentState state =
+      testing::MakeState("ascend-node", testing::MakeAccelerators(Vendor::kHuawei));
+  ASSERT_TRUE(publisher.Publish(DesiredFor("ascend-node", state)).ok());
+  auto& plane = SharedControlPlane();
+  ASSERT_EQ(plane.Kubectl({"delete", "computenode", "ascend-node"}).exit_code, 0);
+
+  // Within the recheck interval nothing is read or written.
+  const uint64_t reads = client->reads();
+  clock->Advance(kComputeNodeRecheck - std::chrono::seconds(1));
+  EXPECT_EQ(publisher.Publish(DesiredFor("ascend-node", state)).value_or(-1), 0);
+  EXPECT_EQ(client->reads(), reads);
+  // Then one GET finds it gone, and the same pass recreates it, status included.
+  clock->Advance(std::chrono::seconds(1));
+  EXPECT_EQ(publisher.Publish(DesiredFor("ascend-node", state)).value_or(-1), 2);
+  EXPECT_EQ(client->reads(), reads + 1);
+  auto count = plane.Kubectl(
+      {"get", "computenode", "ascend-node", "-o", "jsonpath={.status.acceleratorCount}"});
+  EXPECT_EQ(count.exit_code, 0) << count.output;
+  EXPECT_EQ(count.output, "8");
+  EXPECT_LE(kComputeNodeRecheck, std::chrono::seconds(60));
+}
+
 TEST_F(PublishIntegrationTest, NodeStatusAdvertisingForKwokNodes) {
   testing::CreateNode("kwok-node-1");
   auto& plane = SharedControlPlane();

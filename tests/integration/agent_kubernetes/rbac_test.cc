@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/dra/resource_slice_publisher.h"
+#include "agent/dra/resource_slices.h"
 #include "agent/publish/compute_node_publisher.h"
 #include "agent/publish/compute_node_status.h"
 #include "agent/publish/node_labels.h"
@@ -189,6 +191,78 @@ TEST(AgentRbacTest, ServiceAccountCanPublishAndNothingMore) {
            {"create", "computenodes.zhisuan.io", "--subresource=measure"},
            {"list", "nodes"},
            {"get", "secrets", "-n", "tenant-a"}}) {
+    EXPECT_EQ(AgentCanI(wider), "no") << wider[0] << " " << wider[1];
+  }
+  // Back to the default rules for whatever runs next against this control plane.
+  EXPECT_EQ(plane.Kubectl({"apply", "-f", "-"}, rbac).exit_code, 0);
+}
+
+// dra.enabled adds the DRA slices (agent/dra/resource_slice_publisher.cc) and the watch on its
+// own Node (its pool label): the real publisher creates, updates and deletes through the token.
+TEST(AgentRbacTest, DraAddsTheSliceWritesAndTheNodeWatchOnly) {
+  auto& plane = SharedControlPlane();
+  const std::string rbac = AgentRbacFromChart();
+  const std::string with_dra = AgentRbacFromChart("--set dra.enabled=true");
+  ASSERT_NE(with_dra.find("resourceslices"), std::string::npos) << with_dra;
+  plane.Kubectl({"create", "namespace", "zhisuan-system"});
+  plane.Kubectl({"create", "serviceaccount", "zhisuan-agent", "-n", "zhisuan-system"});
+  testing::CreateNode("rbac-dra-node");
+  // Without the value: no DRA rights.
+  ASSERT_EQ(plane.Kubectl({"apply", "-f", "-"}, rbac).exit_code, 0);
+  EXPECT_TRUE(testing::WaitFor(
+      [] {
+        return AgentCanI({"create", "resourceslices.resource.k8s.io"}) == "no";
+      },
+      std::chrono::seconds(10)));
+  auto applied = plane.Kubectl({"apply", "-f", "-"}, with_dra);
+  ASSERT_EQ(applied.exit_code, 0) << applied.output << with_dra;
+  EXPECT_TRUE(testing::WaitFor(
+      [] {
+        return AgentCanI({"create", "resourceslices.resource.k8s.io"}) == "yes";
+      },
+      std::chrono::seconds(10)));
+
+  kube::ApiClientPtr agent = ServiceAccountClient();
+  ASSERT_NE(agent, nullptr);
+  kube::ListOptions own_node;
+  own_node.field_selector = "metadata.name=rbac-dra-node";
+  auto listed = agent->List(kube::kNodes, "", own_node);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->items.size(), 1u);
+
+  AgentState state =
+      testing::MakeState("rbac-dra-node", testing::MakeAccelerators(Vendor::kNvidia));
+  dra::SliceInputs inputs;
+  inputs.node_name = "rbac-dra-node";
+  dra::ResourceSlicePublisher publisher(agent, "rbac-dra-node");
+  auto created = publisher.Publish(dra::BuildResourceSlices(state, inputs));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(*created, 1);
+  inputs.health[state.devices[0].accelerator.uuid].healthy = false;
+  auto updated = publisher.Publish(dra::BuildResourceSlices(state, inputs));
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(*updated, 1);
+  // 130 devices take two slices; back to 8 deletes the second.
+  AgentState big = state;
+  for (int i = 8; i < 130; ++i) {
+    DeviceState device = state.devices[0];
+    device.accelerator.pci_bus_id = StrCat("0001:", i, ":00.0");
+    device.accelerator.uuid = StrCat("GPU-rbac-", i);
+    big.devices.push_back(device);
+  }
+  ASSERT_TRUE(publisher.Publish(dra::BuildResourceSlices(big, inputs)).ok());
+  auto shrunk = publisher.Publish(dra::BuildResourceSlices(state, inputs));
+  ASSERT_TRUE(shrunk.ok()) << shrunk.status();
+  EXPECT_EQ(*shrunk, 2);  // one update, one delete
+
+  for (const std::vector<std::string>& wider : std::vector<std::vector<std::string>>{
+           {"patch", "resourceslices.resource.k8s.io"},
+           {"deletecollection", "resourceslices.resource.k8s.io"},
+           {"create", "resourceclaims.resource.k8s.io", "-n", "default"},
+           {"create", "resourceclaimtemplates.resource.k8s.io", "-n", "default"},
+           {"create", "deviceclasses.resource.k8s.io"},
+           {"update", "nodes"},
+           {"get", "secrets", "-n", "default"}}) {
     EXPECT_EQ(AgentCanI(wider), "no") << wider[0] << " " << wider[1];
   }
   // Back to the default rules for whatever runs next against this control plane.

@@ -71,7 +71,7 @@ TEST_F(CrdTest, StoresTheCodecsComputeNodeStatusAndShowsColumns) {
   }
   At(status.measured_flops, Precision::kBf16) = 6.1e15;
   status.power_capacity_watts = 5600;
-  status.energy = {"hydro", "kunming-a", 8.5, 0.98};
+  status.energy = {"hydro", "kunming-a", 8.5, 0.98, 4180, "integrated_power"};
   status.conditions = {{"Discovered", "True", 0, "2026-11-23T00:00:00Z", "AllBackendsOk", "nvml"}};
 
   ASSERT_EQ(plane

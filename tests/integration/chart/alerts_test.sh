@@ -94,11 +94,23 @@ json.dump(d, open(sys.argv[1], "w"))
 PY
 sed -i 's/namespace:zhisuan_energy_joules:increase1h{/namespace:zhisuan_energy_joule:increase1h{/' \
   "$work/src/charts/zhisuan/files/dashboards/tenant-usage.json"
+# Issue 18: emissions as energy x today's intensity, the way the pool dashboard once had them.
+python3 - "$work/src/charts/zhisuan/files/dashboards/pool.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for p in d["panels"]:
+    for t in p.get("targets", []):
+        if "zhisuan_emissions_grams:rate5m" in t.get("expr", ""):
+            t["expr"] = ("sum(node:zhisuan_energy_joules:rate5m * on (node) group_left () "
+                         "zhisuan_energy_carbon_intensity_grams_per_joule) * 3600")
+json.dump(d, open(sys.argv[1], "w"))
+PY
 if out="$(ZHISUAN_SOURCE_DIR="$work/src" python3 "$here/promql_test.py" 2>&1)"; then
   fail "promql_test.py passed a broken chart"
 elif [[ "$out" == *"zhisuan_device_healthy_typo: in no metric catalogue"* && "$out" == *"node.json panel"*"does not parse"* &&
-  "$out" == *"namespace:zhisuan_energy_joule:increase1h: written by no recording rule"*"tenant-usage.json panel"* ]]; then
-  pass "promql_test.py catches a typo'd metric, a typo'd recorded series and a broken expression"
+  "$out" == *"namespace:zhisuan_energy_joule:increase1h: written by no recording rule"*"tenant-usage.json panel"* &&
+  "$out" == *"pool.json panel"*"emissions from power or energy x the current intensity"* ]]; then
+  pass "promql_test.py catches a typo'd metric, a typo'd recorded series, a broken expression and emissions from the current intensity"
 else
   fail "promql_test.py failed the broken chart for the wrong reason: $out"
 fi

@@ -72,6 +72,18 @@ expect_render_error "unknown FLOPS measure endpoint mode" "/agent/flopsMeasureEn
   --set agent.flopsMeasureEndpoint=open
 expect_render_error "relative pod-resources directory" "/agent/podResourcesDir" \
   --set agent.podResourcesDir=kubelet/pod-resources
+expect_render_error "DRA kubelet plugin without ResourceSlices" \
+  "dra.kubeletPlugin is true but dra.enabled is false" --set dra.kubeletPlugin=true
+expect_render_error "relative CDI directory" "/dra/cdiDir" \
+  --set dra.enabled=true --set dra.kubeletPlugin=true --set dra.cdiDir=run/cdi
+# /metrics security and the NetworkPolicy (issue 17 §4).
+expect_render_error "metrics TLS without a Secret" \
+  "metrics.tls.enabled is true but metrics.tls.secretName is empty" --set metrics.tls.enabled=true
+expect_render_error "a client CA without TLS" \
+  "metrics.tls.clientCaKey is set but metrics.tls.enabled is false" --set metrics.tls.clientCaKey=ca.crt
+expect_render_error "unknown metrics auth mode" "/metrics/auth" --set metrics.auth=token
+expect_render_error "a NetworkPolicy that admits everyone" \
+  "networkPolicy.enabled is true but networkPolicy.metricsFrom is empty" --set-json 'networkPolicy.metricsFrom=[]'
 
 # monitoring.prometheusRule.recordingRules=false leaves the accounting rules (issue 18) out of the
 # PrometheusRule and keeps the alerts.

@@ -443,4 +443,86 @@ YAML
 denied "adding another tenant's toleration to a running pod" "pods in namespace tenant-b $msg" \
   kubectl -n tenant-b patch pod ordinary --type=json \
   -p '[{"op":"add","path":"/spec/tolerations/-","value":{"key":"zhisuan.io/pool","operator":"Equal","value":"tenant-a.p1","effect":"NoSchedule"}}]'
+# ------------------------------- DRA (dra.enabled): the agent writes only its own node's slices
+# Off (the default): no DRA rights at all.
+can "$agent" no create resourceslices.resource.k8s.io
+can "$controller" no create resourceclaimtemplates.resource.k8s.io -n tenant-a
+helm upgrade zhisuan "$CHART" --namespace zhisuan-system --reuse-values --set dra.enabled=true >/dev/null
+for verb in get list watch create update delete; do can "$agent" yes "$verb" resourceslices.resource.k8s.io; done
+can "$agent" no patch resourceslices.resource.k8s.io
+can "$agent" no deletecollection resourceslices.resource.k8s.io
+for verb in list watch; do can "$agent" yes "$verb" nodes; done
+can "$agent" no create resourceclaims.resource.k8s.io -n tenant-a
+for verb in get create delete; do can "$controller" yes "$verb" resourceclaimtemplates.resource.k8s.io -n tenant-a; done
+for verb in update patch list; do can "$controller" no "$verb" resourceclaimtemplates.resource.k8s.io -n tenant-a; done
+can "$controller" no create resourceslices.resource.k8s.io
+can alice no create resourceslices.resource.k8s.io
+[[ "$(kubectl get deviceclass -o name | wc -l)" -ge 14 ]] && pass "DeviceClasses installed" || fail "DeviceClasses: $(kubectl get deviceclass -o name)"
+# slice NAME NODE [DRIVER]: a one-device slice as the agent writes it.
+slice() {
+  cat <<YAML
+apiVersion: resource.k8s.io/v1
+kind: ResourceSlice
+metadata: {name: $1}
+spec:
+  driver: ${3:-accelerators.zhisuan.io}
+  nodeName: $2
+  pool: {name: $2, generation: 1, resourceSliceCount: 1}
+  devices:
+    - name: pci-0000-17-00-0
+      attributes:
+        vendor: {string: nvidia}
+        carbonFreePermille: {int: 1000}
+YAML
+}
+# The policy reaches every API server cache within a second or two: retry the first write.
+for _ in $(seq 30); do
+  out="$(slice node-b-zhisuan-0 node-b | as_agent create -f - 2>&1)" && break
+  [[ "$out" == *"may write only ResourceSlices"* ]] && break
+  sleep 0.5
+done
+slices_msg="may write only ResourceSlices of driver accelerators.zhisuan.io with spec.nodeName and spec.pool.name node-a"
+[[ "$out" == *"$slices_msg"* ]] && pass "denied: agent creates another node's slice" \
+  || fail "agent creating node-b's slice: $out"
+allowed "agent creates its own node's slice" as_agent create -f - <<<"$(slice node-a-zhisuan-0 node-a)"
+allowed "agent updates its own node's slice" as_agent replace -f - <<<"$(slice node-a-zhisuan-0 node-a | sed 's/generation: 1/generation: 2/')"
+# (spec.nodeName and spec.pool.name are immutable: the API server refuses moving a slice.)
+denied "agent creates a slice of its node in another node's pool" "$slices_msg" \
+  as_agent create -f - <<<"$(slice node-a-zhisuan-2 node-a | sed 's/pool: {name: node-a/pool: {name: node-b/')"
+denied "agent writes another driver's slice" "$slices_msg" \
+  as_agent create -f - <<<"$(slice node-a-gpu node-a gpu.nvidia.com)"
+denied "agent writes its node's slice with an unbound token" "must use a pod-bound service account token" \
+  as_agent_unbound create -f - <<<"$(slice node-a-zhisuan-1 node-a)"
+# node-b's slice, written by the agent on node-b (nobody else may write one).
+kubectl -n zhisuan-system create -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: zhisuan-agent-on-node-b}
+spec:
+  nodeName: node-b
+  serviceAccountName: zhisuan-agent
+  containers: [{name: agent, image: ghcr.io/zhisuan/agent:0.1.0}]
+YAML
+node_b_token="$(kubectl -n zhisuan-system create token zhisuan-agent --bound-object-kind Pod \
+  --bound-object-name zhisuan-agent-on-node-b)"
+as_agent_b() { kubectl --kubeconfig=/dev/null --server="$server" --certificate-authority="$ca" --token="$node_b_token" "$@"; }
+allowed "the agent on node-b creates node-b's slice" as_agent_b create -f - <<<"$(slice node-b-zhisuan-0 node-b)"
+kubectl create clusterrole slice-writer --verb=get,list,create,update,delete --resource=resourceslices.resource.k8s.io >/dev/null
+kubectl create clusterrolebinding alice-slice-writer --clusterrole=slice-writer --user=alice >/dev/null
+kubectl create clusterrolebinding node-b-slice-writer --clusterrole=slice-writer --user=system:node:node-b >/dev/null
+denied "agent updates another node's slice" "the zhisuan agent on node node-a may" \
+  as_agent replace -f - <<<"$(slice node-b-zhisuan-0 node-b | sed 's/carbonFreePermille: {int: 1000}/carbonFreePermille: {int: 0}/')"
+denied "agent deletes another node's slice" "may not modify or delete the ResourceSlice node-b-zhisuan-0 of another node" \
+  as_agent delete resourceslice node-b-zhisuan-0
+forge_msg="may not write ResourceSlices of the driver accelerators.zhisuan.io: only the zhisuan agent"
+denied "node-b's kubelet forges its own node's Zhisuan slice" "$forge_msg" \
+  as_node create -f - <<<"$(slice node-b-zhisuan-1 node-b)"
+denied "node-b's kubelet rewrites the agent's slice" "$forge_msg" \
+  as_node replace -f - <<<"$(slice node-b-zhisuan-0 node-b)"
+denied "a tenant with RBAC on slices forges one" "$forge_msg" \
+  as_tenant create -f - <<<"$(slice node-a-zhisuan-9 node-a)"
+allowed "another driver's slice is not the policy's business" \
+  as_tenant create -f - <<<"$(slice node-b-gpu node-b gpu.nvidia.com)"
+allowed "the agent deletes its own node's slice" as_agent delete resourceslice node-a-zhisuan-0
+allowed "others may delete (garbage collection, a kubelet's start-up)" as_node delete resourceslice node-b-zhisuan-0
 finish

@@ -130,6 +130,36 @@ def catalogue():
     return names, sources
 
 
+# Emissions are the agent's counter, Σ ΔE·I(t) (zhisuan_device_emissions_grams_total, or the
+# recording rules built on it). The gauges below are power (or energy) times the intensity valid
+# now: integrated or multiplied out in a panel they charge past energy at today's intensity.
+EMISSIONS_FROM_COUNTER_RE = re.compile(
+    r"\bzhisuan_device_emissions_grams_total\b|[a-z_]+:zhisuan_(?:emissions_grams|sci_grams_[a-z_]+):")
+CURRENT_INTENSITY_RE = re.compile(
+    r"\bzhisuan_node_accelerator_carbon_emissions_grams_per_second\b"
+    r"|\bzhisuan_energy_carbon_intensity_grams_per_joule\b")
+
+
+def emissions_failures(records):
+    """Dashboard targets that compute emissions from energy × current intensity, and emissions
+    panels (titled so) whose targets do not read the emissions counter or its recorded series."""
+    failures = []
+    for r in records:
+        if r["kind"] != "panel":
+            continue
+        if CURRENT_INTENSITY_RE.search(r["expr"]):
+            failures.append(f"{r['where']}: emissions from power or energy x the current intensity; "
+                            f"use zhisuan_device_emissions_grams_total or the recording rules: {r['expr']}")
+    by_panel = {}
+    for r in records:
+        if r["kind"] == "panel" and re.search(r"emission|co2e", r["where"], re.IGNORECASE):
+            by_panel.setdefault(r["where"], []).append(r["expr"])
+    for where, exprs in sorted(by_panel.items()):
+        if not any(EMISSIONS_FROM_COUNTER_RE.search(e) for e in exprs):
+            failures.append(f"{where}: an emissions panel that reads no emissions counter: {exprs}")
+    return failures
+
+
 def main():
     exprs = expressions()
     failures = []
@@ -167,6 +197,7 @@ def main():
         if r["name"] in seen:
             failures.append(f"{r['where']}: recorded by more than one rule")
         seen.add(r["name"])
+    failures.extend(emissions_failures(records))
     names, _ = catalogue()
     used = {}
     for where, e in exprs:

@@ -210,7 +210,7 @@ if name == "multi-energy-zones":
     check(hydro == {"source": "hydro", "zone": "cn-sichuan", "carbonIntensityGramsPerKwh": 0, "carbonFreeRatio": 1},
           f"sichuan profile {hydro}")
     default = yaml.safe_load(profiles_cm["data"]["default.yaml"])
-    check(default == {"source": "grid", "zone": "cn-north", "carbonIntensityGramsPerKwh": 581, "carbonFreeRatio": 0.3},
+    check(default == {"source": "grid", "zone": "cn-north", "carbonIntensityGramsPerKwh": 677.6, "carbonFreeRatio": 0.3},
           f"default profile {default}")
 one("Service", f"{prefix}-agent-metrics")
 
@@ -237,7 +237,7 @@ for role in ("controller", "agent", "tenant", "tenant-view"):
 agent_rules = one("ClusterRole", f"{prefix}-agent").get("rules", [])
 review_rules = [r for r in agent_rules
                 if set(r.get("resources", [])) & {"tokenreviews", "subjectaccessreviews"}]
-if name == "flops-measure-endpoint":
+if name in ("flops-measure-endpoint", "metrics-secured"):
     for group_name, resource in (("authentication.k8s.io", "tokenreviews"),
                                  ("authorization.k8s.io", "subjectaccessreviews")):
         check({"apiGroups": [group_name], "resources": [resource], "verbs": ["create"]} in agent_rules,
@@ -293,7 +293,7 @@ else:
 monitors = of_kind("ServiceMonitor")
 rules = of_kind("PrometheusRule")
 dashboards = [o for o in of_kind("ConfigMap") if "-dashboard-" in o["metadata"]["name"]]
-if name == "monitoring-on":
+if name in ("monitoring-on", "metrics-secured"):
     check(len(monitors) == 2, "two ServiceMonitors")
     for sm in monitors:
         endpoint = sm["spec"]["endpoints"][0]
@@ -322,6 +322,78 @@ if name == "monitoring-on":
             check(json.loads(text).get("schemaVersion") == 39, f"{key} is not a schemaVersion 39 dashboard")
 else:
     check(not monitors and not rules and not dashboards, "monitoring objects rendered though disabled")
+
+# /metrics over HTTPS behind token reviews (issue 17 §4; metrics-secured-values.yaml turns it on):
+# both binaries get the flags and the Secret as a directory, the probes switch scheme and keep
+# their unauthenticated paths, the reviews are granted only then, Prometheus gets a reader role
+# (nonResourceURLs /metrics, get) and ServiceMonitors that verify the certificate and send a token.
+secured = name == "metrics-secured"
+for workload in [deploy] + of_kind("DaemonSet"):
+    wname = workload["metadata"]["name"]
+    wpod = workload.get("spec", {}).get("template", {}).get("spec", {})
+    wc = (wpod.get("containers") or [{}])[0]
+    wargs = wc.get("args", [])
+    want_args = {"--metrics-auth=kubernetes", "--metrics-tls-cert-file=/etc/zhisuan/metrics-tls/tls.crt",
+                 "--metrics-tls-key-file=/etc/zhisuan/metrics-tls/tls.key"} if secured else {"--metrics-auth=none"}
+    got_args = {a for a in wargs if a.startswith(("--metrics-auth", "--metrics-tls", "--metrics-client-ca"))}
+    check(got_args == want_args, f"{wname}: metrics flags {sorted(got_args)} != {sorted(want_args)}")
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        get = wc.get(probe, {}).get("httpGet", {})
+        check(get.get("path") == path and get.get("scheme") == ("HTTPS" if secured else "HTTP"),
+              f"{wname}: {probe} {get}")
+    tls_volumes = [v for v in wpod.get("volumes", []) if v["name"] == "metrics-tls"]
+    tls_mounts = [m for m in wc.get("volumeMounts", []) if m["name"] == "metrics-tls"]
+    if secured:
+        check(tls_volumes == [{"name": "metrics-tls", "secret": {"secretName": "zhisuan-metrics-tls"}}],
+              f"{wname}: metrics-tls volume {tls_volumes}")
+        check(tls_mounts == [{"name": "metrics-tls", "mountPath": "/etc/zhisuan/metrics-tls", "readOnly": True}],
+              f"{wname}: metrics-tls mount {tls_mounts} (read-only, a directory: rotation reaches the pod)")
+    else:
+        check(not tls_volumes and not tls_mounts, f"{wname}: metrics-tls mounted though TLS is off")
+controller_rules = one("ClusterRole", f"{prefix}-controller").get("rules", [])
+controller_reviews = [r for r in controller_rules
+                      if set(r.get("resources", [])) & {"tokenreviews", "subjectaccessreviews"}]
+check(controller_reviews == ([{"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+                              {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]}]
+                             if secured else []),
+      f"{name}: controller review rules {controller_reviews}")
+readers = [o for o in of_kind("ClusterRole") if o["metadata"]["name"] == f"{prefix}-metrics-reader"]
+reader_bindings = [o for o in of_kind("ClusterRoleBinding") if o["metadata"]["name"] == f"{prefix}-metrics-reader"]
+if secured:
+    check(len(readers) == 1 and readers[0].get("rules") == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
+          f"metrics reader role {readers}")
+    check(len(reader_bindings) == 1 and reader_bindings[0].get("subjects") ==
+          [{"kind": "ServiceAccount", "name": "prometheus-k8s", "namespace": "monitoring"}] and
+          reader_bindings[0].get("roleRef", {}).get("name") == f"{prefix}-metrics-reader",
+          f"metrics reader binding {reader_bindings}")
+    for sm in monitors:
+        endpoint = sm["spec"]["endpoints"][0]
+        component = sm["metadata"]["name"].rsplit("-", 1)[-1]
+        check(endpoint.get("scheme") == "https" and endpoint.get("tlsConfig") ==
+              {"serverName": f"{prefix}-{component}-metrics.{ns}.svc",
+               "ca": {"secret": {"name": "zhisuan-metrics-tls", "key": "ca.crt"}}},
+              f"{sm['metadata']['name']}: TLS scrape config {endpoint}")
+        check(endpoint.get("bearerTokenFile") == "/var/run/secrets/kubernetes.io/serviceaccount/token",
+              f"{sm['metadata']['name']}: no bearer token")
+        check("insecureSkipVerify" not in json.dumps(endpoint), "a ServiceMonitor skips verification")
+else:
+    check(not readers and not reader_bindings, f"{name}: metrics reader role without metrics.auth=kubernetes")
+    for sm in monitors:
+        check("scheme" not in sm["spec"]["endpoints"][0], f"{name}: https scrape without TLS")
+
+# NetworkPolicy (networkPolicy.enabled, on by default): per component, ingress only on its metrics
+# port and only from networkPolicy.metricsFrom; egress not restricted (docs/security.md).
+policies = {o["metadata"]["name"]: o for o in of_kind("NetworkPolicy")}
+check(set(policies) == {f"{prefix}-controller", f"{prefix}-agent"}, f"NetworkPolicies {sorted(policies)}")
+want_from = ([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}] if secured else
+             [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}])
+for component, port in (("controller", 8080), ("agent", 9400)):
+    policy = policies.get(f"{prefix}-{component}", {}).get("spec", {})
+    check(policy.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == component,
+          f"{component} NetworkPolicy selects {policy.get('podSelector')}")
+    check(policy.get("policyTypes") == ["Ingress"], f"{component} NetworkPolicy types {policy.get('policyTypes')}")
+    check(policy.get("ingress") == [{"ports": [{"protocol": "TCP", "port": port}], "from": want_from}],
+          f"{component} NetworkPolicy ingress {policy.get('ingress')}")
 
 # The post-delete cleanup (cleanupOnUninstall.enabled, on in every values set here): a hook Job
 # running the controller image restricted like the controller, its own ServiceAccount and

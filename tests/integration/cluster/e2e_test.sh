@@ -151,6 +151,9 @@ if eventually 60 capacity_is 8; then
 else
   die "node capacity nvidia.com/gpu is '$(gpu_capacity)', want 8"
 fi
+# containerd 2 resolves the nvidia.com/gpu CDI names Allocate returns: stand-ins for the fixture GPUs.
+eventually 60 "$hack/box-cdi.sh" "$work/node" "$work/hardware" "$node" ||
+  die "could not write the box's CDI stand-ins"
 agents_on_other_nodes=$(kubectl -n "$system_ns" get pods -l app.kubernetes.io/component=agent \
   -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | grep -vcx "$node" || true)
 [[ $agents_on_other_nodes == 0 ]] && pass "the agent DaemonSet runs only on the real node" ||

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -138,7 +139,8 @@ class PoolControllerTest : public ::testing::Test {
       status.accelerators.push_back(device);
     }
     status.power_capacity_watts = 10200;
-    status.energy = {"hydro", zone, carbon_free < 1 ? 400 * (1 - carbon_free) : 5.0, carbon_free};
+    status.energy = {"hydro",     zone, carbon_free < 1 ? 400 * (1 - carbon_free) : 5.0,
+                     carbon_free, 6000, "counter"};
     SetComputeNodeStatus(name, api::ToJson(status));
   }
 
@@ -700,6 +702,210 @@ TEST_F(PoolControllerTest, AComputeQuotaCapsTheNamespaceAndTenantsCanOnlyReadIt)
   auto pool_write = plane.Kubectl(
       {"--as=alice", "-n", "quota", "auth", "can-i", "create", "computepools.zhisuan.io"});
   EXPECT_THAT(pool_write.output, HasSubstr("yes"));
+  EXPECT_EQ(controller.Stop(), 0);
+}
+
+// Issue 17: a pool force-deleted (finalizer stripped by hand) leaves its label and NoExecute
+// taint on its nodes; the sweep finds them by a live List of pools and releases them: once when a
+// controller starts leading, and every --orphan-sweep-interval after.
+TEST_F(PoolControllerTest, TheSweepReleasesNodesOfAPoolDeletedWithoutItsFinalizer) {
+  auto& plane = SharedControlPlane();
+  CreateNamespace("orphan");
+  for (int i = 0; i < 3; ++i) CreateMachine(StrCat("orphan-", i), "orphan", "kunming-a", 1.0);
+  const std::vector<std::string> args = {"--leader-election-id=orphan",
+                                         "--orphan-sweep-interval=2s"};
+  auto controller = std::make_unique<ControllerProcess>("orphan", args);
+  controller->Start();
+  CreatePool("orphan", "p",
+             {{"capacity", {{"accelerators", 8}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "orphan"}}}}}});
+  CreatePool("orphan", "live",
+             {{"capacity", {{"accelerators", 8}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "orphan"}}}}}});
+  ASSERT_TRUE(Eventually([&] {
+    return BoundNodes("orphan", "orphan.p").size() == 1 &&
+           BoundNodes("orphan", "orphan.live").size() == 1;
+  })) << Pool("orphan", "p").dump(2);
+  const std::string orphaned = BoundNodes("orphan", "orphan.p").front();
+  const std::string live = BoundNodes("orphan", "orphan.live").front();
+
+  // While no controller runs, an admin deletes the pool and strips its finalizer.
+  EXPECT_EQ(controller->Stop(), 0);
+  ASSERT_EQ(plane.Kubectl({"-n", "orphan", "delete", "computepool", "p", "--wait=false"}).exit_code,
+            0);
+  auto stripped = plane.Kubectl({"-n", "orphan", "patch", "computepool", "p", "--type=merge", "-p",
+                                 R"({"metadata":{"finalizers":null}})"});
+  ASSERT_EQ(stripped.exit_code, 0) << stripped.output;
+  ASSERT_TRUE(Eventually([&] { return Pool("orphan", "p").is_null(); }));
+  EXPECT_EQ(BoundNodes("orphan", "orphan.p"), std::vector<std::string>{orphaned});
+
+  // The next leader releases it, and leaves the live pool's node alone.
+  controller = std::make_unique<ControllerProcess>("orphan", args);
+  controller->Start();
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("orphan", "orphan.p").empty(); },
+                         std::chrono::seconds(30)));
+  EXPECT_EQ(PoolTaintEffect(orphaned), "");
+  EXPECT_EQ(BoundNodes("orphan", "orphan.live"), std::vector<std::string>{live});
+
+  // While it runs: a binding that names a pool that never existed goes within a sweep interval.
+  std::string ghost;
+  for (int i = 0; i < 3; ++i) {
+    if (StrCat("orphan-", i) != live) ghost = StrCat("orphan-", i);
+  }
+  auto labelled = api_->Patch(kube::kNodes, "", ghost, kube::PatchType::kMerge,
+                              {{"metadata", {{"labels", {{"zhisuan.io/pool", "orphan.ghost"}}}}},
+                               {"spec",
+                                {{"taints", Json::array({{{"key", "zhisuan.io/pool"},
+                                                          {"value", "orphan.ghost"},
+                                                          {"effect", "NoExecute"}}})}}}});
+  ASSERT_TRUE(labelled.ok()) << labelled.status();
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("orphan", "orphan.ghost").empty(); },
+                         std::chrono::seconds(20)));
+  EXPECT_EQ(PoolTaintEffect(ghost), "");
+  EXPECT_EQ(BoundNodes("orphan", "orphan.live"), std::vector<std::string>{live});
+  EXPECT_EQ(controller->Stop(), 0);
+}
+
+// Issue 17: a dead agent writes nothing, so its ComputeNode stays "healthy". With
+// --agent-pod-selector the agent pod's Ready condition (which the kubelet, or the node lifecycle
+// controller, keeps) decides: a node counts only while its agent is Ready, and a member whose
+// agent is not Ready for --health-grace is replaced.
+TEST_F(PoolControllerTest, ANodeWhoseAgentIsNotReadyStopsCountingAfterTheGrace) {
+  CreateNamespace("dead");
+  CreateNamespace("dead-system");
+  for (int i = 0; i < 2; ++i) CreateMachine(StrCat("dead-", i), "dead", "kunming-a", 1.0);
+  ControllerProcess controller(
+      "dead", {"--leader-election-id=dead", "--agent-pod-selector=app=zhisuan-agent",
+               "--agent-pod-namespace=dead-system", "--health-grace=5s",
+               // Not DaemonSet pods here, so exempt as the chart exempts its release namespace.
+               "--drain-exempt-namespaces=kube-system,dead-system"});
+  controller.Start();
+  CreatePool("dead", "p",
+             {{"capacity", {{"accelerators", 8}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "dead"}}}}}});
+  // No agent has run on either node yet: neither is eligible.
+  ASSERT_TRUE(Eventually([&] {
+    return Condition(Pool("dead", "p"), "CapacitySatisfied", "reason") == "InsufficientCapacity";
+  })) << Pool("dead", "p").dump(2);
+  EXPECT_TRUE(BoundNodes("dead", "dead.p").empty());
+
+  auto set_agent_ready = [&](const std::string& node, bool ready) {
+    auto patched = api_->Patch(
+        kube::kPods, "dead-system", "agent-" + node, kube::PatchType::kMerge,
+        {{"status",
+          {{"conditions",
+            Json::array({{{"type", "Ready"},
+                          {"status", ready ? "True" : "False"},
+                          {"lastTransitionTime", api::FormatRfc3339(std::time(nullptr))}}})}}}},
+        {"", false, "status"});
+    ASSERT_TRUE(patched.ok()) << patched.status();
+  };
+  // The agents start and turn Ready: the waiting pool binds one node.
+  for (int i = 0; i < 2; ++i) {
+    const std::string node = StrCat("dead-", i);
+    CreateRunningPod("dead-system", "agent-" + node, node, "zhisuan-agent");
+    set_agent_ready(node, true);
+  }
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("dead", "dead.p").size() == 1; }))
+      << Pool("dead", "p").dump(2);
+  const std::string member = BoundNodes("dead", "dead.p").front();
+  const std::string spare = member == "dead-0" ? "dead-1" : "dead-0";
+
+  // The member's agent dies (the kubelet clears Ready): after the grace the spare replaces it,
+  // with no write to its ComputeNode or Node.
+  set_agent_ready(member, false);
+  const auto died = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Eventually([&] {
+    return BoundNodes("dead", "dead.p") == std::vector<std::string>{spare};
+  })) << Pool("dead", "p").dump(2);
+  EXPECT_GE(std::chrono::steady_clock::now() - died, std::chrono::seconds(4));
+  EXPECT_EQ(controller.Stop(), 0);
+}
+
+// Issue 17: a ComputeNode deleted under a member (its agent recreates it within a minute) is a
+// fault with the usual grace, not a reason to release the member at once; the member keeps the
+// capacity last seen, so no spare is taken meanwhile.
+TEST_F(PoolControllerTest, AMemberWhoseComputeNodeIsDeletedIsKeptThroughTheGrace) {
+  CreateNamespace("lost");
+  for (int i = 0; i < 2; ++i) CreateMachine(StrCat("lost-", i), "lost", "kunming-a", 1.0);
+  ControllerProcess controller("lost", {"--leader-election-id=lost", "--health-grace=1h"});
+  controller.Start();
+  CreatePool("lost", "p",
+             {{"capacity", {{"accelerators", 8}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "lost"}}}}}});
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("lost", "lost.p").size() == 1; }));
+  const std::string member = BoundNodes("lost", "lost.p").front();
+  auto saved = api_->Get(api::kComputeNodes, "", member);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+
+  ASSERT_TRUE(api_->Delete(api::kComputeNodes, "", member).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Pool("lost", "p").value("/status/impairedMembers/0/node"_json_pointer, std::string()) ==
+           member;
+  })) << Pool("lost", "p").dump(2);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(BoundNodes("lost", "lost.p"), std::vector<std::string>{member});
+  EXPECT_EQ(Pool("lost", "p").value("/status/acceleratorCount"_json_pointer, 0), 8);
+
+  // Recreated, as its agent does: the clock stops, and the member was never released.
+  ASSERT_TRUE(api_->Create(api::kComputeNodes, "",
+                           {{"apiVersion", "zhisuan.io/v1alpha1"},
+                            {"kind", "ComputeNode"},
+                            {"metadata", {{"name", member}}}})
+                  .ok());
+  SetComputeNodeStatus(member, (*saved)["status"]);
+  ASSERT_TRUE(Eventually([&] {
+    return !Pool("lost", "p").contains("status") ||
+           !Pool("lost", "p")["status"].contains("impairedMembers");
+  })) << Pool("lost", "p").dump(2);
+  EXPECT_EQ(BoundNodes("lost", "lost.p"), std::vector<std::string>{member});
+  EXPECT_EQ(controller.Stop(), 0);
+}
+
+// Issue 17: the grace clocks are the controller's state. They live in the pool's status, which
+// the chart's tenant role cannot write, and the annotation older controllers kept them in (which
+// tenants can write) is ignored and removed.
+TEST_F(PoolControllerTest, TenantsCannotTouchTheGraceClocks) {
+  auto& plane = SharedControlPlane();
+  CreateNamespace("clock");
+  for (int i = 0; i < 2; ++i) CreateMachine(StrCat("clock-", i), "clock", "kunming-a", 1.0);
+  ControllerProcess controller("clock", {"--leader-election-id=clock", "--health-grace=1h"});
+  controller.Start();
+  CreatePool("clock", "p",
+             {{"capacity", {{"accelerators", 8}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "clock"}}}}}});
+  ASSERT_TRUE(Eventually([&] { return BoundNodes("clock", "clock.p").size() == 1; }));
+  const std::string member = BoundNodes("clock", "clock.p").front();
+  SetNodeReady(member, false);
+  std::string since;
+  ASSERT_TRUE(Eventually([&] {
+    since = Pool("clock", "p").value("/status/impairedMembers/0/since"_json_pointer, std::string());
+    return !since.empty();
+  })) << Pool("clock", "p").dump(2);
+
+  ASSERT_EQ(plane.Kubectl({"apply", "-f", "-"}, TenantRoleFromChart()).exit_code, 0);
+  auto bound = plane.Kubectl({"-n", "clock", "create", "rolebinding", "carol-pools",
+                              "--clusterrole=zhisuan-tenant", "--user=carol"});
+  ASSERT_EQ(bound.exit_code, 0) << bound.output;
+  // The tenant cannot reset the clock in the status...
+  auto reset = plane.Kubectl({"--as=carol", "-n", "clock", "patch", "computepool", "p",
+                              "--subresource=status", "--type=merge", "-p",
+                              R"({"status":{"impairedMembers":null}})"});
+  EXPECT_NE(reset.exit_code, 0);
+  EXPECT_THAT(reset.output, HasSubstr("forbidden"));
+  // ...and the old annotation, which it can write, is no clock: it is removed, the clock stands.
+  auto annotated = plane.Kubectl(
+      {"--as=carol", "-n", "clock", "annotate", "computepool", "p",
+       StrCat("zhisuan.io/impaired-since={\"", member, "\":\"2099-01-01T00:00:00Z\"}")});
+  ASSERT_EQ(annotated.exit_code, 0) << annotated.output;
+  ASSERT_TRUE(Eventually([&] {
+    return !Pool("clock", "p")["metadata"]
+                .value("annotations", Json::object())
+                .contains("zhisuan.io/impaired-since");
+  })) << Pool("clock", "p").dump(2);
+  EXPECT_EQ(Pool("clock", "p").value("/status/impairedMembers/0/since"_json_pointer, std::string()),
+            since);
+  EXPECT_EQ(BoundNodes("clock", "clock.p"), std::vector<std::string>{member});
   EXPECT_EQ(controller.Stop(), 0);
 }
 

@@ -107,6 +107,14 @@ fi
 gpus=$(limit 20 "$kubectl" get node zs-box-1 -o jsonpath='{.status.capacity.nvidia\.com/gpu}' || true)
 [[ $gpus == 8 ]] && pass "the real node's capacity shows nvidia.com/gpu: 8" ||
   fail "zs-box-1 capacity nvidia.com/gpu is '$gpus', want 8"
+# The demo's H100 nodes "measure" through the fake CUDA driver: kubectl must say so, and no node
+# of the demo may claim a hardware measurement.
+nodes_table=$(limit 20 "$kubectl" get computenodes 2>&1 || true)
+if grep -E -q ' simulated +[0-9]' <<<"$nodes_table" && ! grep -q ' hardware ' <<<"$nodes_table"; then
+  pass "kubectl get computenodes marks the stand-in's measurements as simulated"
+else
+  fail "kubectl get computenodes has no 'simulated' Measured column, or claims hardware: [$nodes_table]"
+fi
 
 # 2. Every alert and dashboard expression against the live Prometheus (25 agent processes, the box
 # node's agent pod and 2 controller pods).

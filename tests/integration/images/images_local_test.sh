@@ -231,6 +231,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
   address = "$dir/c.sock.ttrpc"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$dir/opt"
+# containerd 2 imports through its transfer service, which learns where to unpack from the CRI
+# plugin; with CRI off it must be told (containerd 1.x ignores this table).
+[plugins."io.containerd.transfer.v1.local"]
+  [[plugins."io.containerd.transfer.v1.local".unpack_config]]
+    platform = "linux/amd64"
+    snapshotter = "native"
 EOF
 }
 

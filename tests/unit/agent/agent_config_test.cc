@@ -51,6 +51,12 @@ TEST(AgentConfigTest, FlagsInBothFormsAndBareBooleans) {
   EXPECT_EQ(config->node_name, "gpu-node-7");
 }
 
+TEST(AgentConfigTest, EnergyAverageWindowDefaultsToAnHour) {
+  EXPECT_EQ(Parse({}).value().energy_average_window, std::chrono::hours(1));
+  EXPECT_EQ(Parse({"--energy-average-window=15m"}).value().energy_average_window,
+            std::chrono::minutes(15));
+}
+
 TEST(AgentConfigTest, BadFlagsAreRejectedNamingTheFlag) {
   struct Case {
     std::vector<std::string> args;
@@ -64,6 +70,7 @@ TEST(AgentConfigTest, BadFlagsAreRejectedNamingTheFlag) {
            {{"--over-temperature-celsius=500"}, "--over-temperature-celsius"},
            {{"--measure-flops-once=maybe"}, "--measure-flops-once"},
            {{"--listen-address"}, "--listen-address"},
+           {{"--energy-average-window=1s"}, "--energy-average-window"},
            {{"stray"}, "stray"},
        }) {
     auto config = Parse(c.args);

@@ -3,6 +3,7 @@
 set(ZHISUAN_AGENT_CORE_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 zhisuan_test(agent_flops_test
   SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/peak_flops_table_test.cc
+          ${ZHISUAN_AGENT_CORE_TEST_DIR}/cpu_peak_flops_test.cc
           ${ZHISUAN_AGENT_CORE_TEST_DIR}/flops_probe_test.cc
           ${ZHISUAN_AGENT_CORE_TEST_DIR}/measured_flops_scheduler_test.cc
   LIBS zhisuan_agent)
@@ -13,7 +14,9 @@ zhisuan_test(agent_health_test
           ${ZHISUAN_AGENT_CORE_TEST_DIR}/health_text_test.cc
   LIBS zhisuan_agent)
 zhisuan_test(agent_energy_test
-  SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/energy_profile_test.cc LIBS zhisuan_agent)
+  SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/energy_profile_test.cc
+          ${ZHISUAN_AGENT_CORE_TEST_DIR}/average_power_test.cc
+  LIBS zhisuan_agent)
 zhisuan_test(agent_config_test
   SOURCES ${ZHISUAN_AGENT_CORE_TEST_DIR}/agent_config_test.cc LIBS zhisuan_agent)
 zhisuan_test(agent_metrics_test

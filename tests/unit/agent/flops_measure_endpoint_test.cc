@@ -76,10 +76,10 @@ struct Fixture {
   Fixture() {
     api->users = {{"good", "system:serviceaccount:ops:prober"}, {"nobody", "someone"}};
     api->allowed = {"system:serviceaccount:ops:prober"};
-    KubernetesAuthorizerOptions options;
+    kube::KubernetesAuthorizerOptions options;
     options.attributes = FlopsMeasureAccess("node-a");
     endpoint = std::make_unique<FlopsMeasureEndpoint>(
-        MakeKubernetesAuthorizer(api, options, clock),
+        kube::MakeKubernetesAuthorizer(api, options, clock),
         FlopsMeasureEndpoint::Trigger{.busy = [this] { return busy; },
                                       .request = [this] { ++runs; }},
         clock, std::chrono::seconds(60));
@@ -123,12 +123,42 @@ TEST(FlopsMeasureEndpointTest, UnauthenticatedForbiddenAllowedThenRateLimited) {
   EXPECT_EQ(f.runs, 2);
 }
 
+// GET /metrics under --metrics-auth=kubernetes: the same reviewer, asking about the non-resource
+// URL /metrics (what kube-rbac-proxy asks, and what a ClusterRole's nonResourceURLs grants).
+TEST(MetricsAccessTest, ReviewsGetOnTheNonResourceUrlAndGuardsOnlyTheWrappedRoute) {
+  auto api = std::make_shared<ReviewingApiClient>();
+  api->users = {{"scraper", "system:serviceaccount:monitoring:prometheus"}, {"other", "someone"}};
+  api->allowed = {"system:serviceaccount:monitoring:prometheus"};
+  kube::KubernetesAuthorizerOptions options;
+  options.attributes = kube::MetricsAccess();
+  auto authorizer = kube::MakeKubernetesAuthorizer(api, options, std::make_shared<FakeClock>());
+  const HttpHandler metrics = kube::RequireAccess(*authorizer, "GET /metrics", [](const auto&) {
+    return HttpResponse{200, {}, "zhisuan_agent_ready 1\n"};
+  });
+  HttpRequest get;
+  get.method = "GET";
+  get.path = "/metrics";
+  const HttpResponse anonymous = metrics(get);
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(anonymous.body.find("zhisuan_"), std::string::npos);
+  get.headers = {{"authorization", "Bearer other"}};
+  EXPECT_EQ(metrics(get).status, 403);
+  get.headers = {{"authorization", "Bearer scraper"}};
+  EXPECT_EQ(metrics(get).status, 200);
+  const kube::Json& sar = api->asked.back();
+  EXPECT_EQ(sar["kind"], "SubjectAccessReview");
+  EXPECT_EQ(sar["spec"]["nonResourceAttributes"],
+            (kube::Json{{"path", "/metrics"}, {"verb", "get"}}));
+  EXPECT_FALSE(sar["spec"].contains("resourceAttributes"));
+  EXPECT_EQ(sar["spec"]["user"], "system:serviceaccount:monitoring:prometheus");
+}
+
 TEST(FlopsMeasureEndpointTest, ParsesBearerTokens) {
-  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
-  EXPECT_EQ(BearerToken("bearer  abc "), "abc");
-  EXPECT_EQ(BearerToken("Basic abc"), "");
-  EXPECT_EQ(BearerToken("Bearer "), "");
-  EXPECT_EQ(BearerToken(""), "");
+  EXPECT_EQ(kube::BearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(kube::BearerToken("bearer  abc "), "abc");
+  EXPECT_EQ(kube::BearerToken("Basic abc"), "");
+  EXPECT_EQ(kube::BearerToken("Bearer "), "");
+  EXPECT_EQ(kube::BearerToken(""), "");
 }
 
 }  // namespace

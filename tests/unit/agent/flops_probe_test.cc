@@ -28,6 +28,17 @@ TEST(CpuFmaProbeTest, MeasuresPositiveFp32ThroughputWithTheSelectedKernel) {
   EXPECT_LT(m.flops, 1e12);
 }
 
+// The probe measures the clock its threads ran at, and the FLOPs it counted per measured cycle
+// cannot beat two 512-bit FMA units (64 fp32 FLOPs per cycle), the most any x86 core has.
+TEST(CpuFmaProbeTest, MeasuresTheClockItRanAt) {
+  auto measured = MakeCpuFmaProbe(1, std::chrono::milliseconds(100))->Measure(nullptr);
+  ASSERT_TRUE(measured.ok()) << measured.status();
+  const FlopsMeasurement& m = measured->front();
+  EXPECT_GT(m.clock_mhz, 200);
+  EXPECT_LT(m.clock_mhz, 7000);
+  EXPECT_LE(m.flops / (m.clock_mhz * 1e6), 64 * 1.05) << m.kernel << " at " << m.clock_mhz;
+}
+
 TEST(CpuFmaProbeTest, UsesTheRequestedThreadCount) {
   auto measured = MakeCpuFmaProbe(2, std::chrono::milliseconds(20))->Measure(nullptr);
   ASSERT_TRUE(measured.ok());

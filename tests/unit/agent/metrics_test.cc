@@ -31,7 +31,8 @@ class FixedProbe final : public FlopsProbe {
     cpu.target = "cpu";
     cpu.precision = Precision::kFp32;
     cpu.kernel = "avx2-fma";
-    cpu.flops = 128e9;  // half of the fixture CPU's 256 GFLOP/s peak
+    cpu.flops = 128e9;  // half of the fixture CPU's 256 GFLOP/s peak at the measured clock
+    cpu.clock_mhz = 2000;
     FlopsMeasurement gpu;
     gpu.target = "0000:10:00.0";
     gpu.precision = Precision::kBf16;
@@ -67,10 +68,14 @@ class MetricsTest : public ::testing::Test {
     sources.discover = [this] {
       NodeInventory inventory;
       inventory.accelerators = *backend_.Discover();
-      inventory.cpu.model = "Test CPU";
+      // Ice Lake-SP: 64 fp32 FLOPs per cycle. The peak is at the probe's measured 2000 MHz,
+      // not at this nominal clock.
+      inventory.cpu.model = "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz";
       inventory.cpu.vendor_id = "GenuineIntel";
+      inventory.cpu.family = 6;
+      inventory.cpu.model_number = 0x6a;
       inventory.cpu.physical_cores = 2;
-      inventory.cpu.max_mhz = 2000;
+      inventory.cpu.max_mhz = 3200;
       inventory.cpu.isa_flags = {"avx2", "fma", "avx512f"};
       inventory.backend_results = {{"fake", OkStatus()},
                                    {"nvml", UnavailableError("libnvidia-ml.so.1 not found")}};
@@ -146,6 +151,8 @@ TEST_F(MetricsTest, ScrapeExportsTelemetryFlopsHealthEnergyAndSelfMetrics) {
            std::string(
                R"(zhisuan_node_peak_flops{kind="accelerator",precision="bf16"} 1978800000000000)"),
            std::string(R"(zhisuan_node_peak_flops{kind="cpu",precision="fp32"} 256000000000)"),
+           std::string(R"(zhisuan_cpu_peak_clock_hertz{source="measured"} 2000000000)"),
+           std::string("zhisuan_cpu_max_clock_hertz 3200000000"),
            std::string(R"(zhisuan_node_accelerators{health="healthy"} 2)"),
            std::string(R"(zhisuan_energy_profile_info{source="hydro",zone="cn-sichuan",basis="",)"
                        R"(emission_factor_type=""} 1)"),

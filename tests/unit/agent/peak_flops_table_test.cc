@@ -296,46 +296,6 @@ TEST(PeakFlopsTableTest, UnknownArchitectureOrMissingInputsGiveNone) {
   }
 }
 
-CpuInfo Cpu(std::string vendor, std::vector<std::string> flags, int cores = 2, double mhz = 2000) {
-  CpuInfo cpu;
-  cpu.vendor_id = std::move(vendor);
-  cpu.isa_flags = std::move(flags);
-  cpu.physical_cores = cores;
-  cpu.max_mhz = mhz;
-  return cpu;
-}
-
-TEST(CpuPeakFlopsTest, IsaDecidesFlopsPerCycle) {
-  PeakFlops avx512 = CpuPeakFlops(Cpu("GenuineIntel", {"avx2", "fma", "avx512f"}));
-  EXPECT_DOUBLE_EQ(At(avx512.flops, Precision::kFp32), 2 * 2000e6 * 64);
-  EXPECT_DOUBLE_EQ(At(avx512.flops, Precision::kFp64), 2 * 2000e6 * 32);
-  EXPECT_DOUBLE_EQ(At(avx512.flops, Precision::kBf16), 0);  // no native bf16 instruction
-  EXPECT_EQ(avx512.method, PeakFlopsMethod::kFormula);
-
-  PeakFlops avx2 = CpuPeakFlops(Cpu("GenuineIntel", {"avx", "avx2", "fma"}));
-  EXPECT_DOUBLE_EQ(At(avx2.flops, Precision::kFp32), 2 * 2000e6 * 32);
-  EXPECT_DOUBLE_EQ(At(avx2.flops, Precision::kFp64), 2 * 2000e6 * 16);
-
-  // Zen 4 double-pumps AVX-512 on 256-bit units.
-  PeakFlops zen4 = CpuPeakFlops(Cpu("AuthenticAMD", {"avx2", "fma", "avx512f", "avx512_bf16"}));
-  EXPECT_DOUBLE_EQ(At(zen4.flops, Precision::kFp32), 2 * 2000e6 * 32);
-  EXPECT_DOUBLE_EQ(At(zen4.flops, Precision::kBf16), 2 * 2000e6 * 64);
-
-  PeakFlops spr =
-      CpuPeakFlops(Cpu("GenuineIntel", {"avx512f", "avx512_bf16", "amx_bf16", "amx_int8"}));
-  EXPECT_DOUBLE_EQ(At(spr.flops, Precision::kBf16), 2 * 2000e6 * 1024);
-  EXPECT_DOUBLE_EQ(At(spr.flops, Precision::kInt8), 2 * 2000e6 * 2048);
-
-  PeakFlops sse = CpuPeakFlops(Cpu("GenuineIntel", {"sse2"}));
-  EXPECT_DOUBLE_EQ(At(sse.flops, Precision::kFp32), 2 * 2000e6 * 8);
-}
-
-TEST(CpuPeakFlopsTest, UnknownCoresOrClockGiveNone) {
-  EXPECT_EQ(CpuPeakFlops(Cpu("GenuineIntel", {"avx2", "fma"}, 0)).method, PeakFlopsMethod::kNone);
-  EXPECT_EQ(CpuPeakFlops(Cpu("GenuineIntel", {"avx2", "fma"}, 4, 0)).method,
-            PeakFlopsMethod::kNone);
-}
-
 TEST(PeakFlopsTableTest, AddFlopsSumsPerPrecision) {
   FlopsByPrecision a{1, 2, 3, 4, 5, 6, 7};
   FlopsByPrecision sum = AddFlops(a, a);

@@ -29,7 +29,7 @@ ComputeNodeStatus H100NodeStatus() {
   status.accelerators[3].healthy = false;
   status.accelerators[3].reason = "Xid 79";
   status.power_capacity_watts = 5600;
-  status.energy = {"hydro", "kunming-a", 12.0, 1.0};
+  status.energy = {"hydro", "kunming-a", 12.0, 1.0, std::nullopt, ""};
   return status;
 }
 
@@ -71,7 +71,7 @@ TEST(ComputeNode, RoundTripsWithinQuantityPrecision) {
 // Issue 18: unknown carbon is absent, never 0. A 0 intensity would pass every maxIntensity policy.
 TEST(ComputeNode, UnknownCarbonRoundTripsAsAbsentNotZero) {
   ComputeNodeStatus original = H100NodeStatus();
-  original.energy = {"grid", "", std::nullopt, std::nullopt};
+  original.energy = {"grid", "", std::nullopt, std::nullopt, std::nullopt, ""};
   const Json json = ToJson(original);
   EXPECT_EQ(json["energy"], Json({{"source", "grid"}}));
   auto decoded = ComputeNodeFromJson(AsObject(original));
@@ -148,7 +148,38 @@ INSTANTIATE_TEST_SUITE_P(
                     R"({"accelerators": [{"uuid": "x", "health": "Healthy", "memoryBytes": -1}]})",
                     "memoryBytes is -1, outside"},
         HostileCase{"ratio as string", R"({"energy": {"carbonFreeRatio": "all"}})",
-                    "carbonFreeRatio is not a number"}));
+                    "carbonFreeRatio is not a number"},
+        HostileCase{"negative average power",
+                    R"({"energy": {"averagePowerWatts": -5, "averagePowerSource": "counter"}})",
+                    "averagePowerWatts is outside 0..640000"},
+        HostileCase{"average power without a source", R"({"energy": {"averagePowerWatts": 5}})",
+                    "averagePowerSource must be counter, integrated_power or mixed"},
+        HostileCase{"a source without average power",
+                    R"({"energy": {"averagePowerSource": "counter"}})",
+                    "averagePowerWatts is not a number"}));
+
+// Issue 18: the energy figure a pool's carbon is weighted by round-trips, and its absence
+// (unknown) stays absent rather than becoming 0 W.
+TEST(ComputeNode, AveragePowerRoundTripsAndStaysAbsentWhenUnknown) {
+  ComputeNodeStatus original = H100NodeStatus();
+  original.energy.average_power_watts = 4321;
+  original.energy.average_power_source = "integrated_power";
+  const Json json = ToJson(original);
+  EXPECT_EQ(json["energy"]["averagePowerWatts"], 4321.0);
+  EXPECT_EQ(json["energy"]["averagePowerSource"], "integrated_power");
+  auto decoded = ComputeNodeFromJson(AsObject(original));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->status.energy.average_power_watts, 4321.0);
+  EXPECT_EQ(decoded->status.energy.average_power_source, "integrated_power");
+  EXPECT_EQ(ToJson(decoded->status), json);
+
+  original.energy.average_power_watts.reset();
+  original.energy.average_power_source.clear();
+  EXPECT_FALSE(ToJson(original)["energy"].contains("averagePowerWatts"));
+  decoded = ComputeNodeFromJson(AsObject(original));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_FALSE(decoded->status.energy.average_power_watts.has_value());
+}
 
 TEST(ComputeNode, RejectsOversizedAcceleratorList) {
   Json object = AsObject(H100NodeStatus());

@@ -69,10 +69,12 @@ TEST(ComputePool, StatusRoundTrips) {
   status.flops = 15.83e15;
   status.carbon_free_ratio = 1.0;
   status.carbon_intensity = 10.0;
+  status.carbon_uncounted_nodes = 1;
   status.scheduling_node_selector = {{"zhisuan.io/pool", "tenant-a.train"}};
   status.scheduling_tolerations = {{"zhisuan.io/pool", "Equal", "tenant-a.train", "NoSchedule"}};
   Json json = ToJson(status);
   EXPECT_EQ(json["nodeCount"], 2);
+  EXPECT_EQ(json["carbonUncountedNodes"], 1);
   EXPECT_EQ(json["flops"], "15.83P");
   auto decoded = ComputePoolStatusFromJson(json);
   ASSERT_TRUE(decoded.ok()) << decoded.status();

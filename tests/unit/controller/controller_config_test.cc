@@ -44,6 +44,36 @@ TEST(ControllerConfigTest, DrainFlags) {
   EXPECT_FALSE(ParseControllerFlags({"--drain-timeout=soon"}).ok());
 }
 
+// Issue 17: the orphan sweep's interval, and which pods are agents (off unless set).
+TEST(ControllerConfigTest, OrphanSweepAndAgentPodFlags) {
+  auto config = ParseControllerFlags({}, "zhisuan");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->orphan_sweep_interval, std::chrono::milliseconds(60000));
+  EXPECT_FALSE(config->agent_pod_selector.has_value());
+  EXPECT_FALSE(config->planner.require_ready_agent);
+  EXPECT_EQ(config->agent_pod_namespace, "zhisuan");
+
+  config = ParseControllerFlags({"--orphan-sweep-interval=0", "--agent-pod-namespace=ops",
+                                 "--agent-pod-selector=app.kubernetes.io/component=agent,tier=a"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->orphan_sweep_interval, std::chrono::milliseconds(0));
+  EXPECT_EQ(config->agent_pod_namespace, "ops");
+  ASSERT_TRUE(config->agent_pod_selector.has_value());
+  EXPECT_EQ(config->agent_pod_selector->match_labels,
+            (std::map<std::string, std::string>{{"app.kubernetes.io/component", "agent"},
+                                                {"tier", "a"}}));
+  EXPECT_TRUE(config->planner.require_ready_agent);
+
+  // Set-based terms are refused, naming the flag and the term, rather than misread.
+  for (const char* bad :
+       {"--agent-pod-selector=app!=agent", "--agent-pod-selector=app in (a)",
+        "--agent-pod-selector=app", "--agent-pod-selector=", "--orphan-sweep-interval=often"}) {
+    auto parsed = ParseControllerFlags({bad});
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_THAT(parsed.status().message(), HasSubstr(std::string(bad).substr(0, 20))) << bad;
+  }
+}
+
 TEST(ControllerConfigTest, PodNamespaceIsTheLeaseNamespaceUnlessAFlagSaysOtherwise) {
   EXPECT_EQ(ParseControllerFlags({}, "tenant-a")->lease_namespace, "tenant-a");
   EXPECT_EQ(ParseControllerFlags({"--leader-election-namespace=ops"}, "tenant-a")->lease_namespace,

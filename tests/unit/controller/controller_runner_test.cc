@@ -2,16 +2,19 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "tests/harness/loopback_http.h"
+#include "tests/harness/tls_test_support.h"
 #include "tests/unit/kube/fake_api_client.h"
 
 namespace zhisuan::controller {
@@ -306,6 +309,40 @@ TEST(MetricsEndpointTest, HealthAnswersAtOnceReadinessOnlyOnceMarked) {
   EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/readyz").status, 503);
   (*endpoint)->MarkReady();
   EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/readyz").status, 200);
+}
+
+// Lets through only the token "allowed"; "denied" is authenticated but not authorised.
+class TokenAuthorizer final : public kube::RequestAuthorizer {
+ public:
+  kube::AccessReview Review(std::string_view authorization) override {
+    const std::string_view token = kube::BearerToken(authorization);
+    if (token == "allowed") return {kube::AccessDecision::kAllowed, "scraper", ""};
+    if (token == "denied") return {kube::AccessDecision::kForbidden, "other", "may not"};
+    return {kube::AccessDecision::kUnauthenticated, "", "no"};
+  }
+};
+
+TEST(MetricsEndpointTest, WithTlsAndAnAuthorizerOnlyMetricsAskForAToken) {
+  char pattern[] = "/tmp/zhisuan-controller-tls-XXXXXX";
+  const std::string dir = ::mkdtemp(pattern);
+  const auto cert = harness::WriteSelfSignedCertificate(dir, "controller");
+  auto tls = TlsServerContext::Create({cert.cert_file, cert.key_file, ""});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  MetricsSecurity security{*tls, std::make_unique<TokenAuthorizer>(), false};
+  auto endpoint = MetricsEndpoint::Create("127.0.0.1:0", std::make_shared<prometheus::Registry>(),
+                                          std::move(security));
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  const int port = (*endpoint)->port();
+  harness::TlsClientOptions client;
+  client.ca_file = cert.cert_file;
+  (*endpoint)->MarkReady();
+  EXPECT_EQ(harness::TlsGet(port, "/healthz", client), 200);
+  EXPECT_EQ(harness::TlsGet(port, "/readyz", client), 200);
+  EXPECT_EQ(harness::TlsGet(port, "/metrics", client), 401);
+  EXPECT_EQ(harness::TlsGet(port, "/metrics", client, "denied"), 403);
+  EXPECT_EQ(harness::TlsGet(port, "/metrics", client, "allowed"), 200);
+  EXPECT_EQ(harness::LoopbackRequest(port, "GET", "/healthz").status, 0);  // no plain HTTP
+  std::filesystem::remove_all(dir);
 }
 
 TEST(MetricsEndpointTest, AnUnusableAddressIsAnError) {

@@ -185,5 +185,66 @@ TEST(MetadataOnly, KeepsWhatTheStoresAreReadForAndDropsTheRest) {
   EXPECT_EQ(MetadataOnly(Json::array()), Json::object());
 }
 
+// Issue 17: agent pods (when a selector says which) are observed with their readiness.
+TEST(ObservationCache, ObservesTheReadinessOfSelectedAgentPods) {
+  AgentPodSelector selector;
+  selector.pod_namespace = "zhisuan-system";
+  selector.selector.match_labels = {{"app", "agent"}};
+  ObservationCache cache(selector);
+  auto pod = [](const std::string& ns, const std::string& app, const std::string& ready) {
+    return Json{
+        {"metadata",
+         {{"namespace", ns},
+          {"name", "agent-n1"},
+          {"labels", {{"app", app}}},
+          {"creationTimestamp", "2026-11-18T00:00:00Z"}}},
+        {"spec", {{"nodeName", "n1"}}},
+        {"status",
+         {{"conditions", Json::array({{{"type", "Ready"},
+                                       {"status", ready},
+                                       {"lastTransitionTime", "2026-11-18T11:06:40Z"}}})}}}};
+  };
+  EXPECT_EQ(cache.UpsertAgent(pod("tenant", "agent", "True")), "");        // another namespace
+  EXPECT_EQ(cache.UpsertAgent(pod("zhisuan-system", "web", "True")), "");  // not selected
+  EXPECT_EQ(cache.UpsertAgent(pod("zhisuan-system", "agent", "True")), "n1");
+  EXPECT_EQ(cache.UpsertAgent(pod("zhisuan-system", "agent", "True")), "");  // nothing new
+  EXPECT_EQ(cache.UpsertAgent(pod("zhisuan-system", "agent", "False")), "n1");
+  ClusterSnapshot snapshot = cache.Snapshot();
+  ASSERT_EQ(snapshot.agents.size(), 1u);
+  EXPECT_EQ(snapshot.agents[0].pod, "zhisuan-system/agent-n1");
+  EXPECT_FALSE(snapshot.agents[0].ready);
+  EXPECT_EQ(snapshot.agents[0].since, ParseRfc3339("2026-11-18T11:06:40Z"));
+  EXPECT_EQ(cache.RemoveAgent("zhisuan-system/agent-n1"), "n1");
+  EXPECT_TRUE(cache.Snapshot().agents.empty());
+  // Without a selector nothing is an agent.
+  ObservationCache plain;
+  EXPECT_EQ(plain.UpsertAgent(pod("zhisuan-system", "agent", "True")), "");
+}
+
+// Issue 17: a ComputeNode deleted while its Node remains is kept as last seen, until one is
+// published again or the Node goes.
+TEST(ObservationCache, KeepsTheLastStateOfADeletedComputeNode) {
+  ObservationCache cache;
+  cache.UpsertNode(Node("n1", "1"));
+  const Json published = {{"metadata", {{"name", "n1"}, {"uid", "c1"}}},
+                          {"status", {{"agentVersion", "0.1.0"}}}};
+  cache.UpsertComputeNode(published);
+  cache.RemoveComputeNode("n1");
+  ClusterSnapshot snapshot = cache.Snapshot();
+  EXPECT_TRUE(snapshot.compute_nodes.empty());
+  ASSERT_EQ(snapshot.deleted_compute_nodes.size(), 1u);
+  EXPECT_EQ(snapshot.deleted_compute_nodes[0].uid, "c1");
+  // Recreated, status not yet published: the last state still stands in.
+  cache.UpsertComputeNode({{"metadata", {{"name", "n1"}, {"uid", "c2"}}}});
+  EXPECT_EQ(cache.Snapshot().deleted_compute_nodes.size(), 1u);
+  cache.UpsertComputeNode(
+      {{"metadata", {{"name", "n1"}, {"uid", "c2"}}}, {"status", {{"agentVersion", "0.1.0"}}}});
+  EXPECT_TRUE(cache.Snapshot().deleted_compute_nodes.empty());
+  // A Node that goes takes the last state with it.
+  cache.RemoveComputeNode("n1");
+  cache.RemoveNode("n1");
+  EXPECT_TRUE(cache.Snapshot().deleted_compute_nodes.empty());
+}
+
 }  // namespace
 }  // namespace zhisuan::controller

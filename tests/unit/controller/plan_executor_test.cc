@@ -125,7 +125,8 @@ TEST_F(PlanExecutorTest, EvictsForeignPodsAfterTheNodeWrite) {
   EXPECT_EQ(Node("n1")["spec"]["taints"][1]["effect"], "NoSchedule");
   EXPECT_EQ(api_->Objects(kube::kPods).size(), 1u);  // the refused one is still there
   const Json pool = Pool("team-a", "train");
-  EXPECT_TRUE(pool["metadata"]["annotations"].contains(std::string(kDrainingSinceAnnotation)));
+  EXPECT_EQ(pool["status"]["drainingMembers"].size(), 1u);
+  EXPECT_FALSE(pool["metadata"].contains("annotations"));
   EXPECT_EQ(pool["status"]["conditions"].size(), 4u);
 
   // Tried again, granted: the node counts and the taint becomes NoExecute.

@@ -80,6 +80,8 @@ class ComputeNodeBuilder {
     node_.status.power_capacity_watts = 10200;
     node_.status.energy.carbon_free_ratio = 1.0;
     node_.status.energy.carbon_intensity = 10;
+    node_.status.energy.average_power_watts = 8000;  // the energy weight of its carbon figures
+    node_.status.energy.average_power_source = "counter";
   }
   // `count` devices of `product` with `peak` FLOPS each at `precision`.
   ComputeNodeBuilder& Accelerators(int count, std::string product, std::string_view peak,
@@ -116,6 +118,18 @@ class ComputeNodeBuilder {
   }
   ComputeNodeBuilder& Power(int64_t watts) {
     node_.status.power_capacity_watts = watts;
+    return *this;
+  }
+  // No energy figure yet (the agent's window is still filling).
+  ComputeNodeBuilder& NoAveragePower() {
+    node_.status.energy.average_power_watts.reset();
+    node_.status.energy.average_power_source.clear();
+    return *this;
+  }
+  // The accelerators' average power over the agent's window: the node's energy weight.
+  ComputeNodeBuilder& AveragePower(double watts, std::string source = "counter") {
+    node_.status.energy.average_power_watts = watts;
+    node_.status.energy.average_power_source = std::move(source);
     return *this;
   }
   api::ComputeNode Obj() const { return node_; }

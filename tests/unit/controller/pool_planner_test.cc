@@ -284,20 +284,20 @@ TEST(PlanPools, ZeroCarbonPoolPicksOnlyCarbonFreeZones) {
             "all 2 nodes meet carbon-free ratio >= 1");
 }
 
-TEST(PlanPools, CarbonFiguresArePowerWeighted) {
+TEST(PlanPools, CarbonFiguresAreEnergyWeighted) {
   ClusterSnapshot snapshot =
       SnapshotBuilder()
           .Add(MakeNode("big").Obj(), MakeComputeNode("big")
                                           .Accelerators(8, "H100-SXM5", "989.4T")
                                           .CarbonFree(1.0)
                                           .Intensity(0)
-                                          .Power(9000)
+                                          .AveragePower(9000)
                                           .Obj())
           .Add(MakeNode("small").Obj(), MakeComputeNode("small")
                                             .Accelerators(8, "H100-SXM5", "989.4T")
                                             .CarbonFree(0.5)
                                             .Intensity(400)
-                                            .Power(1000)
+                                            .AveragePower(1000)
                                             .Obj())
           .Add(MakePool("t/p").Accelerators(16).Obj())
           .Obj();
@@ -306,10 +306,11 @@ TEST(PlanPools, CarbonFiguresArePowerWeighted) {
   EXPECT_DOUBLE_EQ(*pool.status->carbon_free_ratio, 0.95);
   EXPECT_DOUBLE_EQ(*pool.status->carbon_intensity, 40);
 
-  // One member without power data: a plain average instead.
-  snapshot.compute_nodes[1].status.power_capacity_watts = 0;
+  // One member without an energy figure yet: left out and counted, never a plain average.
+  snapshot.compute_nodes[1].status.energy.average_power_watts.reset();
   plan = PlanPools(snapshot, T0(), Config());
-  EXPECT_DOUBLE_EQ(*ChangeFor(plan, "t/p").status->carbon_free_ratio, 0.75);
+  EXPECT_DOUBLE_EQ(*ChangeFor(plan, "t/p").status->carbon_free_ratio, 1.0);
+  EXPECT_EQ(ChangeFor(plan, "t/p").status->carbon_uncounted_nodes, 1);
 }
 
 // Issue 18: nodes whose agents have no energy profile report no carbon. A pool with a carbon
@@ -450,7 +451,9 @@ TEST(PlanPools, ReplacesNotReadyMemberAfterHealthGrace) {
   PoolPlan plan = PlanPools(snapshot, T0(), Config());
   EXPECT_THAT(plan.node_changes, IsEmpty());
   const PoolChange pool = ChangeFor(plan, "t/p");
-  EXPECT_EQ(pool.impaired_since, R"({"n2":"2026-11-18T11:06:40Z"})");
+  ASSERT_TRUE(pool.status.has_value());
+  EXPECT_THAT(pool.status->impaired_members,
+              ElementsAre(api::MemberSince{"n2", "2026-11-18T11:06:40Z"}));
   EXPECT_EQ(plan.requeue_after.at("t/p"), seconds(60));
   api::Condition health = ConditionOf(pool.status, api::kConditionAcceleratorsHealthy);
   EXPECT_EQ(health.status, "False");
@@ -463,7 +466,8 @@ TEST(PlanPools, ReplacesNotReadyMemberAfterHealthGrace) {
   EXPECT_THAT(MembersAfter(snapshot, plan, "t/p"), ElementsAre("n1", "spare"));
   EXPECT_THAT(EventReasons(plan), ElementsAre("NodeUnbound", "NodeBound", "PoolRepaired"));
   EXPECT_EQ(plan.events[2].message, "replaced n2 with spare");
-  EXPECT_EQ(ChangeFor(plan, "t/p").impaired_since, "");
+  ASSERT_TRUE(ChangeFor(plan, "t/p").status.has_value());
+  EXPECT_THAT(ChangeFor(plan, "t/p").status->impaired_members, IsEmpty());
   snapshot = ApplyPlan(snapshot, plan);
   EXPECT_TRUE(PlanPools(snapshot, T0() + seconds(62), Config()).Empty());
 }

@@ -64,15 +64,37 @@ TEST(NodeInfoFromJson, RejectsMistypedFieldsAndAcceptsNullLists) {
   EXPECT_FALSE(node->ready);
 }
 
-TEST(ImpairedSince, RoundTripsAndToleratesGarbage) {
+TEST(MemberClocks, RoundTripAndSkipGarbage) {
   std::map<std::string, WallTime> since = {{"n1", WallTime(std::chrono::seconds(1795000000))},
                                            {"n2", WallTime(std::chrono::seconds(1795000600))}};
-  const std::string encoded = EncodeImpairedSince(since);
-  EXPECT_EQ(encoded, R"({"n1":"2026-11-18T11:06:40Z","n2":"2026-11-18T11:16:40Z"})");
-  EXPECT_EQ(DecodeImpairedSince(encoded), since);
-  EXPECT_TRUE(DecodeImpairedSince("not json").empty());
-  EXPECT_TRUE(DecodeImpairedSince(R"({"n1": 5})").empty());
-  EXPECT_TRUE(DecodeImpairedSince(R"({"n1": "yesterday"})").empty());
+  const std::vector<api::MemberSince> members = MemberClocks(since);
+  EXPECT_EQ(members, (std::vector<api::MemberSince>{{"n1", "2026-11-18T11:06:40Z"},
+                                                    {"n2", "2026-11-18T11:16:40Z"}}));
+  EXPECT_EQ(ClocksFromMembers(members), since);
+  // A clock that does not parse restarts; the others stand.
+  EXPECT_EQ(
+      ClocksFromMembers(
+          {{"n1", "yesterday"}, {"", "2026-11-18T11:06:40Z"}, {"n2", "2026-11-18T11:16:40Z"}}),
+      (std::map<std::string, WallTime>{{"n2", since.at("n2")}}));
+}
+
+// Issue 17: the clocks of older controllers sat in pool annotations, which tenants may edit. They
+// are never read (a tenant could otherwise keep a dead member forever), only marked for removal;
+// the clocks come from the status, which only the controller may write.
+TEST(PoolObservationFromJson, ReadsClocksFromStatusAndIgnoresTheLegacyAnnotations) {
+  auto observation = PoolObservationFromJson(Json::parse(R"({
+    "metadata": {"namespace": "t", "name": "p",
+                 "annotations": {"zhisuan.io/impaired-since": "{\"n1\":\"2030-01-01T00:00:00Z\"}",
+                                 "zhisuan.io/draining-since": "{\"n1\":\"2030-01-01T00:00:00Z\"}"}},
+    "spec": {"capacity": {"flops": "20P"}},
+    "status": {"impairedMembers": [{"node": "n2", "since": "2026-11-18T11:06:40Z"}],
+               "drainingMembers": [{"node": "n3", "since": "2026-11-18T11:16:40Z"}]}})"));
+  ASSERT_TRUE(observation.ok()) << observation.status();
+  EXPECT_EQ(observation->impaired_since,
+            (std::map<std::string, WallTime>{{"n2", WallTime(std::chrono::seconds(1795000000))}}));
+  EXPECT_EQ(observation->draining_since,
+            (std::map<std::string, WallTime>{{"n3", WallTime(std::chrono::seconds(1795000600))}}));
+  EXPECT_TRUE(observation->legacy_clock_annotations);
 }
 
 TEST(ParseRfc3339, AcceptsFractionsAndOffsets) {
@@ -89,7 +111,8 @@ TEST(SnapshotFromObjects, ListsUndecodableComputeNodesAndKeepsPoolsWithInvalidSp
     "metadata": {"namespace": "t", "name": "p", "uid": "u", "resourceVersion": "7",
                  "generation": 2, "creationTimestamp": "2026-11-18T00:00:00Z",
                  "annotations": {"zhisuan.io/impaired-since": "{\"n1\":\"2026-11-18T09:46:40Z\"}"}},
-    "spec": {"capacity": {"flops": "20P"}}})");
+    "spec": {"capacity": {"flops": "20P"}},
+    "status": {"impairedMembers": [{"node": "n1", "since": "2026-11-18T09:46:40Z"}]}})");
   const Json bad_pool = Json::parse(R"({"metadata": {"namespace": "t", "name": "q"},
                                         "spec": {"capacity": {}}})");
   const Json node = Json::parse(R"({"metadata": {"name": "n1"}})");

@@ -57,6 +57,8 @@ TEST(DiscoverCpu, H100NodeIsTwoSocketSapphireRapids) {
   EXPECT_DOUBLE_EQ(info->max_mhz, 3800);  // cpufreq's rated max, not cpuinfo's current 2000
   EXPECT_THAT(info->isa_flags, Contains("amx_bf16"));
   EXPECT_THAT(info->isa_flags, Contains("avx512f"));
+  EXPECT_EQ(info->family, 6);
+  EXPECT_EQ(info->model_number, 0x8f);  // Sapphire Rapids
 }
 
 TEST(DiscoverCpu, OtherFixtures) {
@@ -74,11 +76,15 @@ TEST(DiscoverCpu, OtherFixtures) {
   EXPECT_EQ(kunpeng->numa_nodes, 4);
   EXPECT_DOUBLE_EQ(kunpeng->max_mhz, 2600);
   EXPECT_THAT(kunpeng->isa_flags, ElementsAre("asimd"));
+  EXPECT_EQ(kunpeng->vendor_id, "arm-implementer-0x48");
+  EXPECT_EQ(kunpeng->model_number, 0xd01);  // the CPU part names the core on Arm
 
   auto hygon = DiscoverCpu(*FixtureSysfs("mixed-pci"), *FixtureProcfs("mixed-pci"));
   ASSERT_TRUE(hygon.ok());
   EXPECT_EQ(hygon->vendor_id, "HygonGenuine");
   EXPECT_EQ(hygon->sockets, 1);
+  EXPECT_EQ(hygon->family, 0x18);
+  EXPECT_EQ(hygon->model_number, 0);
 
   // No cpufreq in the cpu-only fixture: the clock comes from cpuinfo.
   auto vm = DiscoverCpu(*FixtureSysfs("cpu-only"), *FixtureProcfs("cpu-only"));

@@ -78,5 +78,20 @@ TEST(KubernetesFlagsTest, BadValuesNameTheFlag) {
   EXPECT_THAT(ExtractKubernetesFlags(dangling).status().message(), HasSubstr("needs a value"));
 }
 
+TEST(KubernetesFlagsTest, EnergyPublishThresholdIsAFraction) {
+  std::vector<std::string> none;
+  EXPECT_DOUBLE_EQ(ExtractKubernetesFlags(none).value().energy_publish_threshold, 0.1);
+  std::vector<std::string> quarter = {"--energy-publish-threshold=0.25"};
+  EXPECT_DOUBLE_EQ(ExtractKubernetesFlags(quarter).value().energy_publish_threshold, 0.25);
+  EXPECT_TRUE(quarter.empty());
+  for (const char* bad : {"--energy-publish-threshold=1.5", "--energy-publish-threshold=-0.1",
+                          "--energy-publish-threshold=often"}) {
+    std::vector<std::string> args = {bad};
+    EXPECT_THAT(ExtractKubernetesFlags(args).status().message(),
+                HasSubstr("--energy-publish-threshold"))
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace zhisuan::agent

@@ -453,6 +453,99 @@ TEST_F(PublisherTest, WritesOnceThenOnlyOnChangeAndNothingAfterARestart) {
   EXPECT_EQ(Writes(), 4);
 }
 
+AgentState WithAveragePower(AgentState state, std::optional<double> watts, bool pending = false) {
+  state.accelerator_average_power.figure.reset();
+  if (watts) state.accelerator_average_power.figure = AveragePower{*watts, "counter"};
+  state.accelerator_average_power.pending = pending;
+  return state;
+}
+
+DesiredPublication DesiredWithPending(const AgentState& state) {
+  DesiredPublication desired = Desired(state);
+  desired.average_power_pending = state.accelerator_average_power.pending;
+  return desired;
+}
+
+std::optional<double> PublishedAveragePower(kube::FakeApiClient& server) {
+  const Json energy = server.Peek(api::kComputeNodes, "", "gpu-node-1").value()["status"]["energy"];
+  if (!energy.contains("averagePowerWatts")) return std::nullopt;
+  return energy["averagePowerWatts"].get<double>();
+}
+
+// Issue 18: the average power is written when it first becomes known, then only when it moved by
+// more than the threshold from the published figure (never on a timer, never for drift), kept
+// while a restarted agent's window fills, and dropped once it is unknown for good.
+TEST_F(PublisherTest, AveragePowerIsRepublishedOnlyWhenItMovesBeyondTheThreshold) {
+  const AgentState base = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  ComputeNodePublisher publisher(server_, "gpu-node-1");  // the default threshold, 0.1
+  ASSERT_EQ(publisher.Publish(DesiredWithPending(WithAveragePower(base, std::nullopt, true)))
+                .value_or(-1),
+            3);
+  EXPECT_EQ(PublishedAveragePower(*server_), std::nullopt);
+
+  // First known: written at once.
+  EXPECT_EQ(publisher.Publish(DesiredWithPending(WithAveragePower(base, 4000))).value_or(-1), 1);
+  EXPECT_EQ(PublishedAveragePower(*server_), 4000);
+  EXPECT_EQ(server_->Peek(api::kComputeNodes, "", "gpu-node-1")
+                .value()["status"]["energy"]["averagePowerSource"],
+            "counter");
+  // Drift within 10 % of the published figure, in small steps that add up to almost 10 %: nothing.
+  for (double watts : {4100.0, 4250.0, 4399.0, 3650.0, 3601.0}) {
+    EXPECT_EQ(publisher.Publish(DesiredWithPending(WithAveragePower(base, watts))).value_or(-1), 0)
+        << watts;
+  }
+  EXPECT_EQ(PublishedAveragePower(*server_), 4000);
+  // More than 10 %: one write with the new figure.
+  EXPECT_EQ(publisher.Publish(DesiredWithPending(WithAveragePower(base, 4401))).value_or(-1), 1);
+  EXPECT_EQ(PublishedAveragePower(*server_), 4401);
+  EXPECT_EQ(Writes(), 5);
+
+  // A restarted agent whose window is still filling keeps the published figure.
+  ComputeNodePublisher restarted(server_, "gpu-node-1");
+  EXPECT_EQ(restarted.Publish(DesiredWithPending(WithAveragePower(base, std::nullopt, true)))
+                .value_or(-1),
+            0);
+  EXPECT_EQ(PublishedAveragePower(*server_), 4401);
+  EXPECT_EQ(Writes(), 5);
+
+  // Unknown for good (the window ran its length without readings): the status is applied
+  // without the figure, which server-side apply then removes (the in-memory server does not
+  // model that removal, so the plan is checked).
+  const DesiredPublication gone = DesiredWithPending(WithAveragePower(base, std::nullopt, false));
+  ObservedObjects observed;
+  observed.node = server_->Peek(kube::kNodes, "", "gpu-node-1");
+  observed.compute_node = server_->Peek(api::kComputeNodes, "", "gpu-node-1");
+  const PublishPlan plan = PlanPublish(gone, observed);
+  ASSERT_TRUE(plan.compute_node_status);
+  EXPECT_FALSE((*plan.compute_node_status)["status"]["energy"].contains("averagePowerWatts"));
+  EXPECT_FALSE((*plan.compute_node_status)["status"]["energy"].contains("averagePowerSource"));
+  // While pending, the same observation plans nothing.
+  EXPECT_TRUE(PlanPublish(DesiredWithPending(WithAveragePower(base, std::nullopt, true)), observed)
+                  .compute_node_status == std::nullopt);
+}
+
+TEST_F(PublisherTest, TheAveragePowerThresholdIsTheFlagsFraction) {
+  const AgentState base = MakeState("gpu-node-1", MakeAccelerators(Vendor::kNvidia));
+  PublishPolicy policy;
+  policy.average_power_threshold_ratio = 0.5;  // --energy-publish-threshold=0.5
+  ComputeNodePublisher publisher(server_, "gpu-node-1", policy);
+  ASSERT_EQ(publisher.Publish(DesiredWithPending(WithAveragePower(base, 1000))).value_or(-1), 3);
+  EXPECT_EQ(publisher.Publish(DesiredWithPending(WithAveragePower(base, 1450))).value_or(-1), 0);
+  EXPECT_EQ(publisher.Publish(DesiredWithPending(WithAveragePower(base, 1501))).value_or(-1), 1);
+  EXPECT_EQ(PublishedAveragePower(*server_), 1501);
+}
+
+TEST(ComputeNodeStatusTest, CarriesTheAcceleratorsAveragePowerInWholeWattsWithItsSource) {
+  AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kHuawei));
+  state.accelerator_average_power.figure = AveragePower{2345.6, "integrated_power"};
+  const Json energy = api::ToJson(BuildComputeNodeStatus(state, nullptr, kNow))["energy"];
+  EXPECT_EQ(energy["averagePowerWatts"], 2346);
+  EXPECT_EQ(energy["averagePowerSource"], "integrated_power");
+  state.accelerator_average_power.figure.reset();  // unknown: absent, never 0
+  EXPECT_FALSE(api::ToJson(BuildComputeNodeStatus(state, nullptr, kNow))["energy"].contains(
+      "averagePowerWatts"));
+}
+
 TEST_F(PublisherTest, AFailedWriteIsRetriedAfterReadingTheServerAgain) {
   const AgentState state = MakeState("gpu-node-1", MakeAccelerators(Vendor::kAmd));
   ComputeNodePublisher publisher(server_, "gpu-node-1");

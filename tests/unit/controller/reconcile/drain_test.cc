@@ -135,8 +135,8 @@ TEST(PlanPoolsDrain, BindingANodeWithAForeignPodDrainsItBeforeCountingIt) {
   EXPECT_EQ(capacity.status, "False");
   EXPECT_EQ(capacity.reason, reasons::kDraining);
   EXPECT_THAT(capacity.message, HasSubstr("n1 (1 pod of other namespaces: other/web"));
-  ASSERT_TRUE(change->draining_since.has_value());
-  EXPECT_THAT(*change->draining_since, HasSubstr("\"n1\""));
+  EXPECT_THAT(change->status->draining_members,
+              ElementsAre(api::MemberSince{"n1", FormatWallTime(T0())}));
   EXPECT_LE(plan.requeue_after.at("t/p"), seconds(10));
   // Tenants tolerate only the NoExecute taint, so none of theirs lands while it drains.
   EXPECT_EQ(change->status->scheduling_tolerations[0].effect, "NoExecute");
@@ -152,7 +152,7 @@ TEST(PlanPoolsDrain, BindingANodeWithAForeignPodDrainsItBeforeCountingIt) {
   ASSERT_TRUE(change->status.has_value());
   EXPECT_THAT(change->status->nodes, ElementsAre("n1"));
   EXPECT_EQ(Capacity(*change->status).status, "True");
-  EXPECT_EQ(change->draining_since, std::optional<std::string>(""));
+  EXPECT_THAT(change->status->draining_members, IsEmpty());
 
   snapshot = ApplyPlan(snapshot, plan);
   plan = PlanPools(snapshot, T0() + seconds(6), Config());

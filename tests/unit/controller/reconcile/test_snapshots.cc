@@ -55,16 +55,13 @@ ClusterSnapshot ApplyPlan(ClusterSnapshot snapshot, const PoolPlan& plan) {
       if (std::as_const(snapshot.pools)[i].pool.Key() != change.pool_key) continue;
       PoolObservation& observation = snapshot.pools[i];
       if (change.finalizers) observation.pool.finalizers = *change.finalizers;
-      if (change.impaired_since) {
-        observation.impaired_since = DecodeImpairedSince(*change.impaired_since);
-      }
-      if (change.draining_since) {
-        observation.draining_since = DecodeImpairedSince(*change.draining_since);
-      }
+      if (change.remove_legacy_annotations) observation.legacy_clock_annotations = false;
       // Through JSON, as the API server stores it, so tests see what a re-read would.
       if (change.status) {
         observation.pool.status =
             api::ComputePoolStatusFromJson(api::ToJson(*change.status)).value_or(*change.status);
+        observation.impaired_since = ClocksFromMembers(observation.pool.status.impaired_members);
+        observation.draining_since = ClocksFromMembers(observation.pool.status.draining_members);
       }
     }
   }
