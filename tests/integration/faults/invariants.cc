@@ -89,24 +89,19 @@ void CheckPool(const Json& object, const api::ComputePool& pool,
   // Capacity from the members' ComputeNodes: healthy accelerators that match the spec.
   int accelerators = 0;
   double flops = 0;
+  // The pool's carbon figures are weighted by the members' average power (docs/controller.md,
+  // Carbon figures): only members with both a ratio and a power figure count.
   std::optional<double> min_ratio, max_ratio;
-  bool every_member_has_ratio = !status.nodes.empty();
   for (const auto& name : status.nodes) {
     auto it = compute_nodes.find(name);
-    if (it == compute_nodes.end()) {  // missing or undecodable: the controller counts nothing
-      every_member_has_ratio = false;
-      continue;
-    }
+    if (it == compute_nodes.end()) continue;  // missing or undecodable: nothing counted
     for (const auto& device : it->second.status.accelerators) {
       if (!device.healthy || !AcceleratorMatches(pool.spec, device)) continue;
       ++accelerators;
       flops += api::At(device.peak_flops, pool.spec.precision);
     }
     const auto& ratio = it->second.status.energy.carbon_free_ratio;
-    if (!ratio) {
-      every_member_has_ratio = false;
-      continue;
-    }
+    if (!ratio || !it->second.status.energy.average_power_watts) continue;
     min_ratio = std::min(min_ratio.value_or(*ratio), *ratio);
     max_ratio = std::max(max_ratio.value_or(*ratio), *ratio);
   }
@@ -118,8 +113,12 @@ void CheckPool(const Json& object, const api::ComputePool& pool,
     fail(StrCat("status.flops ", api::FormatQuantity(status.flops), " but the members sum to ",
                 api::FormatQuantity(flops)));
   }
-  if (every_member_has_ratio) {
-    // An average (plain or power-weighted) lies between the members' extremes.
+  if (!min_ratio && status.carbon_free_ratio) {
+    fail(StrCat("status.carbonFreeRatio ", *status.carbon_free_ratio,
+                " but no member has both a carbon-free ratio and an average power"));
+  }
+  if (min_ratio) {
+    // An energy-weighted average lies between the counted members' extremes.
     if (!status.carbon_free_ratio || *status.carbon_free_ratio < *min_ratio - 1e-6 ||
         *status.carbon_free_ratio > *max_ratio + 1e-6) {
       fail(StrCat("status.carbonFreeRatio ",
