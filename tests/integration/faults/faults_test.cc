@@ -716,13 +716,13 @@ TEST_F(FaultsTest, EnergyFeedFileTruncatedOrGarbled) {
   Overwrite(feed,
             "source: hydro\nzone: yaan\ncarbonIntensityGramsPerKwh: 5\ncarbonFreeRatio: 1.0\n");
   const int port = harness::PickFreePort();
-  auto agent = StartAgent("energy-0",
-                          {"--advertise=none", "--energy-profile-file=" + feed,
-                           // A short window, so that the average power that weights the pool's
-                           // carbon figures is known within seconds.
-                           "--energy-average-window=12s",
-                           StrCat("--listen-address=127.0.0.1:", port)},
-                          log);
+  auto agent =
+      StartAgent("energy-0",
+                 {"--advertise=none", "--energy-profile-file=" + feed,
+                  // A short window, so that the average power that weights the pool's
+                  // carbon figures is known within seconds.
+                  "--energy-average-window=12s", StrCat("--listen-address=127.0.0.1:", port)},
+                 log);
   // The node's carbon figures; the average power beside them moves with every sample.
   auto energy = [&] {
     auto node = api_->Get(api::kComputeNodes, "", "energy-0");
