@@ -195,6 +195,7 @@ StatusOr<std::unique_ptr<KubernetesIntegration>> KubernetesIntegration::Start(
 
 void KubernetesIntegration::StartResourceSlices(const std::vector<Accelerator>& accelerators) {
   std::vector<std::string> bus_ids;
+  bus_ids.reserve(accelerators.size());
   for (const Accelerator& accelerator : accelerators) bus_ids.push_back(accelerator.pci_bus_id);
   pcie_roots_ = dra::PcieRoots(*MakeRootedFileReader(options_.sysfs_root), bus_ids);
   slice_publisher_ = std::make_unique<dra::ResourceSlicePublisher>(client_, node_name_, clock_);

@@ -61,8 +61,9 @@ StatusOr<int> ClaimTemplateWriter::Ensure(const kube::Json& desired) {
   }
   auto created = client_->Create(kResourceClaimTemplates, ns, desired);
   ++writes;
-  if (!created.ok())
+  if (!created.ok()) {
     return created.status().Annotate(StrCat("creating ResourceClaimTemplate ", key));
+  }
   seen_[key] = desired["spec"];
   ZLOG(Info) << (current.ok() ? "replaced" : "created") << " ResourceClaimTemplate " << key;
   return writes;

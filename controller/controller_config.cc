@@ -42,8 +42,8 @@ constexpr char kUsage[] = R"(Usage: zhisuan-controller [flags]
   --orphan-sweep-interval=DURATION   how often nodes bound to a ComputePool that no longer exists
                                      (deleted without its finalizer) are released; 0 never
                                      (default 1m)
-  --agent-pod-selector=K=V,...       the agent pods (labels, equality terms only): a node counts
-                                     for a pool only while its agent pod is Ready, and a member
+  --agent-pod-selector=K=V,...       the agent pods (labels, equality terms only): a node with
+                                     an agent pod counts for a pool only while it is Ready, and a member
                                      whose agent is not Ready for --health-grace is replaced
                                      (default: none, every node with a ComputeNode counts)
   --agent-pod-namespace=NS           their namespace (default $POD_NAMESPACE or zhisuan-system)

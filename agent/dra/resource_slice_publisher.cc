@@ -93,13 +93,15 @@ StatusOr<int> ResourceSlicePublisher::Publish(const std::vector<Json>& desired) 
     }();
     ++writes;
     ++writes_;
-    if (!written.ok())
+    if (!written.ok()) {
       return fail(written.status().Annotate(StrCat("writing ResourceSlice ", name)));
+    }
     observed_[name] = std::move(*written);
   }
   std::vector<std::string> obsolete;
-  for (const auto& [name, slice] : observed_) {
-    const bool wanted = std::any_of(desired.begin(), desired.end(), [&](const Json& d) {
+  for (const auto& entry : observed_) {
+    const std::string& name = entry.first;
+    const bool wanted = std::any_of(desired.begin(), desired.end(), [&name](const Json& d) {
       return d["metadata"].value("name", "") == name;
     });
     if (!wanted) obsolete.push_back(name);

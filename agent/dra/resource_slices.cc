@@ -46,8 +46,9 @@ void AddIdentity(const Accelerator& accelerator, const SliceInputs& inputs, Json
 void AddFlops(const DeviceState& device, const AgentState& state, Json& attributes) {
   for (Precision precision : kAllPrecisions) {
     const int64_t peak = WholeTeraflops(At(device.peak.flops, precision));
-    if (peak > 0)
+    if (peak > 0) {
       attributes[StrCat(PrecisionName(precision), "PeakTeraflops")] = IntAttribute(peak);
+    }
   }
   const std::string& bus_id = device.accelerator.pci_bus_id;
   for (const FlopsMeasurement& measurement : state.measured_flops) {

@@ -110,11 +110,13 @@ NodeFit FitEntry(const api::ComputePoolSpec& spec, const PlannerConfig& config,
                  const NodeEntry& entry) {
   NodeFit fit = Fit(spec, config, *entry.node, entry.compute_node);
   fit.compute_node_deleted = entry.compute_node_deleted && entry.compute_node != nullptr;
-  if (!config.require_ready_agent) return fit;
-  if (entry.agent == nullptr) {
-    fit.agent_ready = false;
-    fit.agent_problem = "no agent pod";
-  } else if (!entry.agent->ready) {
+  // A node without an agent pod is not judged by pod readiness: its agent runs outside the
+  // DaemonSet (the kwok nodes of the demo and the real-cluster test run it as a host process), so
+  // its ComputeNode is trusted as without --agent-pod-selector. A dead agent keeps its pod: the
+  // kubelet marks a crashed one not Ready, and a DaemonSet pod tolerates the taints of a dead
+  // node, so it stays there, not Ready, rather than going away.
+  if (!config.require_ready_agent || entry.agent == nullptr) return fit;
+  if (!entry.agent->ready) {
     fit.agent_ready = false;
     fit.agent_not_ready_since = entry.agent->since;
     fit.agent_problem = StrCat("agent pod ", entry.agent->pod, " not Ready");

@@ -780,15 +780,6 @@ TEST_F(PoolControllerTest, ANodeWhoseAgentIsNotReadyStopsCountingAfterTheGrace) 
                // Not DaemonSet pods here, so exempt as the chart exempts its release namespace.
                "--drain-exempt-namespaces=kube-system,dead-system"});
   controller.Start();
-  CreatePool("dead", "p",
-             {{"capacity", {{"accelerators", 8}}},
-              {"nodeSelector", {{"matchLabels", {{"suite", "dead"}}}}}});
-  // No agent has run on either node yet: neither is eligible.
-  ASSERT_TRUE(Eventually([&] {
-    return Condition(Pool("dead", "p"), "CapacitySatisfied", "reason") == "InsufficientCapacity";
-  })) << Pool("dead", "p").dump(2);
-  EXPECT_TRUE(BoundNodes("dead", "dead.p").empty());
-
   auto set_agent_ready = [&](const std::string& node, bool ready) {
     auto patched = api_->Patch(
         kube::kPods, "dead-system", "agent-" + node, kube::PatchType::kMerge,
@@ -800,12 +791,22 @@ TEST_F(PoolControllerTest, ANodeWhoseAgentIsNotReadyStopsCountingAfterTheGrace) 
         {"", false, "status"});
     ASSERT_TRUE(patched.ok()) << patched.status();
   };
-  // The agents start and turn Ready: the waiting pool binds one node.
+  // The agents' pods exist but are not Ready yet (starting): neither node is eligible.
   for (int i = 0; i < 2; ++i) {
     const std::string node = StrCat("dead-", i);
     CreateRunningPod("dead-system", "agent-" + node, node, "zhisuan-agent");
-    set_agent_ready(node, true);
+    set_agent_ready(node, false);
   }
+  CreatePool("dead", "p",
+             {{"capacity", {{"accelerators", 8}}},
+              {"nodeSelector", {{"matchLabels", {{"suite", "dead"}}}}}});
+  ASSERT_TRUE(Eventually([&] {
+    return Condition(Pool("dead", "p"), "CapacitySatisfied", "reason") == "InsufficientCapacity";
+  })) << Pool("dead", "p").dump(2);
+  EXPECT_TRUE(BoundNodes("dead", "dead.p").empty());
+
+  // The agents turn Ready: the waiting pool binds one node.
+  for (int i = 0; i < 2; ++i) set_agent_ready(StrCat("dead-", i), true);
   ASSERT_TRUE(Eventually([&] { return BoundNodes("dead", "dead.p").size() == 1; }))
       << Pool("dead", "p").dump(2);
   const std::string member = BoundNodes("dead", "dead.p").front();
