@@ -162,7 +162,10 @@ class CpuFmaProbe final : public FlopsProbe {
         for (int batch = 1; !stop.load(std::memory_order_relaxed); ++batch) {
           checksum += kernel.run(kIterationsPerCall, static_cast<float>(t) * 0.01f);
           done += kIterationsPerCall;
-          if (batch % kBatchesPerSample != 0) continue;
+          // After the first batch (the FMA load has set the clock by then), then every
+          // kBatchesPerSample: a run too short or too slow for kBatchesPerSample batches (an
+          // unoptimised sanitizer build) still has one sample.
+          if (batch % kBatchesPerSample != 1) continue;
           const auto [mhz, seconds] = SampleClockMhz();
           if (mhz > 0) samples.push_back(mhz);
           sampling += seconds;
