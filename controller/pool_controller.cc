@@ -11,6 +11,15 @@
 namespace zhisuan::controller {
 namespace {
 
+// client-go's per-key backoff, capped at 30 s instead of 1000 s: a pool whose writes failed
+// through an API server or etcd outage (a dozen failures doubling from 5 ms) is reconciled again
+// within half a minute of the outage's end, not a quarter of an hour later.
+kube::WorkQueueOptions PoolQueueOptions() {
+  kube::WorkQueueOptions options;
+  options.per_key_backoff.max = std::chrono::seconds(30);
+  return options;
+}
+
 constexpr char kBindingIndex[] = "binding";
 constexpr char kNamespaceIndex[] = "namespace";
 // How long node events are gathered before the waiting pools are re-planned (see OnNodeChange).
@@ -63,7 +72,7 @@ PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* even
       pods_(client, PodInformer(), clock_),
       quotas_(client, InformerFor(api::kComputeQuotas, MetadataOnly), clock_),
       observations_(options_.agent_pods),
-      queue_(kube::WorkQueueOptions{}, clock_) {
+      queue_(PoolQueueOptions(), clock_) {
   // Pools by the label value that binds nodes to them: a node event finds its pool in O(1).
   Status indexed = pools_.store().AddIndex(kBindingIndex, [](const Json& pool) {
     const Json& metadata = pool.value("metadata", Json::object());
