@@ -8,6 +8,15 @@ failures=0
 
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; }
+# eventually SECONDS COMMAND...: until COMMAND succeeds (its output discarded), at most SECONDS.
+eventually() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 1
+  done
+}
 
 # expect_render_error DESCRIPTION EXPECTED_SUBSTRING HELM_ARGS...
 expect_render_error() {

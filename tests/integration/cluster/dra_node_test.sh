@@ -57,15 +57,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-eventually() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
-    sleep 1
-  done
-}
-
 # ---------------------------------------------------------------------------------------------
 step "control plane, images, a real node with containerd 2"
 "$devcluster" up --cluster "$work/plane" >"$work/plane-up.log" 2>&1 ||

@@ -71,16 +71,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# eventually SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS.
-eventually() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
-    sleep 1
-  done
-}
-
 node_field() { kubectl get node "$node" -o jsonpath="$1"; }
 gpu_capacity() { node_field '{.status.capacity.nvidia\.com/gpu}'; }
 gpu_allocatable() { node_field '{.status.allocatable.nvidia\.com/gpu}'; }

@@ -43,16 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# eventually SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS.
-eventually() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
-    sleep 1
-  done
-}
-
 "$devcluster" up --cluster "$work/plane" >"$work/plane-up.log" 2>&1 ||
   { cat "$work/plane-up.log" >&2; fail "control plane did not start"; exit 1; }
 export KUBECONFIG=$work/plane/admin.kubeconfig
