@@ -62,6 +62,11 @@ std::string KubernetesUsage() {
   --dra=BOOL                 publish the accelerators as DRA ResourceSlices (resource.k8s.io/v1,
                              Kubernetes 1.34+; docs/dra.md); needs the chart's dra.enabled RBAC
                              (default false)
+  --dra-device-taints=EFFECT off, NoSchedule or NoExecute: keep an unhealthy device in its slice
+                             with the taint zhisuan.io/unhealthy of that effect instead of leaving
+                             it out. Alpha: needs the DRADeviceTaints feature gate in
+                             kube-apiserver, kube-scheduler and kube-controller-manager; without
+                             it in the API server the agent falls back to off (default off)
 )";
 }
 
@@ -84,7 +89,8 @@ StatusOr<KubernetesOptions> ExtractKubernetesFlags(std::vector<std::string>& arg
                                                     "publish-interval",
                                                     "kubernetes",
                                                     "energy-publish-threshold",
-                                                    "dra"};
+                                                    "dra",
+                                                    "dra-device-taints"};
     if (std::find(kFlags.begin(), kFlags.end(), name) == kFlags.end()) {
       rest.push_back(args[i]);
       continue;
@@ -126,11 +132,16 @@ StatusOr<KubernetesOptions> ExtractKubernetesFlags(std::vector<std::string>& arg
       ZHISUAN_ASSIGN_OR_RETURN(options.enabled, ParseBoolFlag(name, value));
     } else if (name == "dra") {
       ZHISUAN_ASSIGN_OR_RETURN(options.dra, ParseBoolFlag(name, value));
+    } else if (name == "dra-device-taints") {
+      ZHISUAN_ASSIGN_OR_RETURN(options.dra_unhealthy_devices, dra::ParseUnhealthyDevices(value));
     } else if (name == "publish-interval") {
       ZHISUAN_ASSIGN_OR_RETURN(options.publish_interval, ParsePublishInterval(name, value));
     } else if (name == "energy-publish-threshold") {
       ZHISUAN_ASSIGN_OR_RETURN(options.energy_publish_threshold, ParseFraction(name, value));
     }
+  }
+  if (options.dra_unhealthy_devices != dra::UnhealthyDevices::kLeaveOut && !options.dra) {
+    return InvalidArgumentError("--dra-device-taints needs --dra=true");
   }
   args = std::move(rest);
   return options;
@@ -218,6 +229,9 @@ dra::SliceInputs KubernetesIntegration::SliceInputsNow() const {
   inputs.node_name = node_name_;
   inputs.health = health_.Snapshot();
   inputs.pcie_roots = pcie_roots_;
+  // Once the server has dropped a taint, tainting would publish unhealthy devices as allocatable.
+  inputs.unhealthy = slice_publisher_->taints_dropped() ? dra::UnhealthyDevices::kLeaveOut
+                                                        : options_.dra_unhealthy_devices;
   if (kube::ObjectPtr node = own_node_->store().Get(node_name_)) {
     const kube::Json& metadata = (*node)["metadata"];
     inputs.node_uid = metadata.value("uid", "");
@@ -271,7 +285,13 @@ bool KubernetesIntegration::PublishOnce() {
     if (!written.ok()) failure = written.status();
   }
   if (slice_publisher_ && own_node_->HasSynced()) {
+    const bool taints_dropped_before = slice_publisher_->taints_dropped();
     auto written = slice_publisher_->Publish(dra::BuildResourceSlices(*state, SliceInputsNow()));
+    if (!written.ok() && !taints_dropped_before && slice_publisher_->taints_dropped()) {
+      // Said once, then republished at once with the unhealthy devices left out.
+      ZLOG(Error) << written.status() << "; unhealthy devices now leave the slices instead";
+      written = slice_publisher_->Publish(dra::BuildResourceSlices(*state, SliceInputsNow()));
+    }
     if (!written.ok() && failure.ok()) failure = written.status();
   }
   if (advertiser_) {

@@ -49,6 +49,9 @@ struct KubernetesOptions {
   // --dra: publish the accelerators as DRA ResourceSlices (docs/dra.md). Off by default: it needs
   // resource.k8s.io/v1 (Kubernetes 1.34) and the chart's dra.enabled RBAC.
   bool dra = false;
+  // --dra-device-taints: an unhealthy device stays in its slice with a taint rather than leaving
+  // it. Alpha in 1.34 (the DRADeviceTaints gate); off by default.
+  dra::UnhealthyDevices dra_unhealthy_devices = dra::UnhealthyDevices::kLeaveOut;
   std::string sysfs_root = "/sys";  // where the slices' PCIe roots are read (the discovery root)
 };
 

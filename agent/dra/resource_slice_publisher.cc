@@ -23,6 +23,20 @@ int64_t Generation(const Json& slice) {
   return slice.value("spec", Json::object()).value("pool", Json::object()).value("generation", 0);
 }
 
+// Whether `sent` has a device with taints that the server's copy, `kept`, lacks.
+bool TaintsDropped(const Json& sent, const Json& kept) {
+  const Json& kept_devices = kept.value("spec", Json::object()).value("devices", Json::array());
+  for (const Json& device : sent["spec"]["devices"]) {
+    if (!device.contains("taints")) continue;
+    const auto same_name = [&device](const Json& other) {
+      return other.value("name", "") == device.value("name", "");
+    };
+    auto it = std::find_if(kept_devices.begin(), kept_devices.end(), same_name);
+    if (it == kept_devices.end() || !it->contains("taints")) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 ResourceSlicePublisher::ResourceSlicePublisher(kube::ApiClientPtr client, std::string node_name,
@@ -95,6 +109,13 @@ StatusOr<int> ResourceSlicePublisher::Publish(const std::vector<Json>& desired) 
     ++writes_;
     if (!written.ok()) {
       return fail(written.status().Annotate(StrCat("writing ResourceSlice ", name)));
+    }
+    if (TaintsDropped(slice, *written)) {
+      taints_dropped_ = true;
+      return fail(FailedPreconditionError(
+          StrCat("the API server dropped the device taints of ResourceSlice ", name,
+                 ": its DRADeviceTaints feature gate is off (--dra-device-taints needs it on in "
+                 "kube-apiserver, kube-scheduler and kube-controller-manager)")));
     }
     observed_[name] = std::move(*written);
   }

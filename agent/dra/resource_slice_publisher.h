@@ -9,6 +9,11 @@
 // The kubelet deletes every slice of its node when it starts, and a driver's slices when the
 // driver's plugin stays away (upgrades), behind the agent's back. So the publisher lists its
 // slices again (a read, never a write) once kSliceRecheck has passed, and restores what is gone.
+//
+// Device taints are alpha: an API server without the DRADeviceTaints gate drops them silently, and
+// a tainted unhealthy device would then be published as allocatable. The publisher compares what
+// it sent with what the server kept; when taints went missing it says so (taints_dropped()) and
+// fails the pass, and the caller republishes with the device left out.
 
 #include <atomic>
 #include <cstdint>
@@ -34,6 +39,8 @@ class ResourceSlicePublisher {
   StatusOr<int> Publish(const std::vector<kube::Json>& desired);
 
   uint64_t writes() const { return writes_.load(); }
+  // Whether the server has dropped the device taints of a write (its DRADeviceTaints gate is off).
+  bool taints_dropped() const { return taints_dropped_.load(); }
 
  private:
   // Lists this node's slices of this driver (field selectors spec.nodeName and spec.driver).
@@ -49,6 +56,7 @@ class ResourceSlicePublisher {
   bool observed_fresh_ = false;
   SteadyTime observed_at_{};
   std::atomic<uint64_t> writes_{0};
+  std::atomic<bool> taints_dropped_{false};
 };
 
 }  // namespace zhisuan::agent::dra

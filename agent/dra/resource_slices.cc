@@ -1,10 +1,12 @@
 #include "agent/dra/resource_slices.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <string_view>
 
 #include "agent/dra/device_name.h"
+#include "api/meta.h"
 #include "common/strings.h"
 
 namespace zhisuan::agent::dra {
@@ -19,9 +21,25 @@ Json BoolAttribute(bool value) { return {{"bool", value}}; }
 // Whole TFLOPS, rounded down: a selector ">= N" must never admit a device below N.
 int64_t WholeTeraflops(double flops) { return static_cast<int64_t>(std::floor(flops / 1e12)); }
 
-bool Healthy(const DeviceState& device, const SliceInputs& inputs) {
+const DeviceHealth& HealthOf(const DeviceState& device, const SliceInputs& inputs) {
   auto it = inputs.health.find(device.accelerator.uuid);
-  return it != inputs.health.end() ? it->second.healthy : device.health.healthy;
+  return it != inputs.health.end() ? it->second : device.health;
+}
+
+bool Healthy(const DeviceState& device, const SliceInputs& inputs) {
+  return HealthOf(device, inputs).healthy;
+}
+
+// The unhealthy device's taint. timeAdded is the moment the device turned unhealthy, set here
+// because the API server would otherwise fill in its own clock, which the publisher would then
+// read as a difference and rewrite.
+Json UnhealthyTaint(const DeviceHealth& health, UnhealthyDevices unhealthy) {
+  const int64_t since =
+      std::chrono::duration_cast<std::chrono::seconds>(health.since.time_since_epoch()).count();
+  return {{"key", kUnhealthyTaintKey},
+          {"value", HealthReasonName(health.reason)},
+          {"effect", unhealthy == UnhealthyDevices::kTaintNoExecute ? "NoExecute" : "NoSchedule"},
+          {"timeAdded", api::FormatRfc3339(since)}};
 }
 
 void AddIdentity(const Accelerator& accelerator, const SliceInputs& inputs, Json& attributes) {
@@ -85,6 +103,14 @@ Json OwnerReferences(const SliceInputs& inputs) {
 
 }  // namespace
 
+StatusOr<UnhealthyDevices> ParseUnhealthyDevices(std::string_view value) {
+  if (value == "off") return UnhealthyDevices::kLeaveOut;
+  if (value == "NoSchedule") return UnhealthyDevices::kTaintNoSchedule;
+  if (value == "NoExecute") return UnhealthyDevices::kTaintNoExecute;
+  return InvalidArgumentError(
+      StrCat("--dra-device-taints takes off, NoSchedule or NoExecute, not \"", value, "\""));
+}
+
 std::string CanonicalQuantity(uint64_t value) {
   static constexpr std::string_view kSuffixes[] = {"", "k", "M", "G", "T", "P", "E"};
   size_t exponent = 0;
@@ -107,6 +133,9 @@ Json BuildDevice(const DeviceState& device, const AgentState& state, const Slice
   if (accelerator.memory_bytes > 0) {
     out["capacity"] = {{"memory", {{"value", CanonicalQuantity(accelerator.memory_bytes)}}}};
   }
+  if (!Healthy(device, inputs) && inputs.unhealthy != UnhealthyDevices::kLeaveOut) {
+    out["taints"] = Json::array({UnhealthyTaint(HealthOf(device, inputs), inputs.unhealthy)});
+  }
   return out;
 }
 
@@ -117,7 +146,9 @@ std::string SliceName(const std::string& node_name, size_t index) {
 std::vector<Json> BuildResourceSlices(const AgentState& state, const SliceInputs& inputs) {
   std::vector<Json> devices;
   for (const DeviceState& device : state.devices) {
-    if (Healthy(device, inputs)) devices.push_back(BuildDevice(device, state, inputs));
+    if (Healthy(device, inputs) || inputs.unhealthy != UnhealthyDevices::kLeaveOut) {
+      devices.push_back(BuildDevice(device, state, inputs));
+    }
   }
   std::sort(devices.begin(), devices.end(), [](const Json& a, const Json& b) {
     return a["name"].get<std::string>() < b["name"].get<std::string>();

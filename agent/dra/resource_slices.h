@@ -1,7 +1,8 @@
 #pragma once
 // The ResourceSlices (resource.k8s.io/v1) that publish a node's accelerators to Dynamic Resource
 // Allocation, built from the agent's snapshot with no I/O: one pool per node (named after the
-// node), one device per healthy accelerator, at most kMaxDevicesPerSlice devices per slice. The
+// node), one device per accelerator that may be allocated, at most kMaxDevicesPerSlice devices
+// per slice. The
 // attribute names, types and units are the DRA API of Zhisuan and are documented with a CEL
 // selector each in docs/dra.md; the publisher (resource_slice_publisher.h) writes what differs.
 
@@ -9,10 +10,12 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/agent_state.h"
 #include "common/file_reader.h"
+#include "common/status.h"
 #include "kube/client.h"
 
 namespace zhisuan::agent::dra {
@@ -24,6 +27,18 @@ inline const kube::ResourceType kResourceSlices{"resource.k8s.io", "v1", "resour
 inline constexpr size_t kMaxDevicesPerSlice = 128;
 inline constexpr size_t kMaxAttributesAndCapacitiesPerDevice = 32;
 
+// What an unhealthy device becomes (--dra-device-taints). kLeaveOut is the GA behaviour: the device
+// leaves the slice until it recovers. The taints (resource.k8s.io/v1 Device.taints) are alpha in
+// Kubernetes 1.34, honoured only with the DRADeviceTaints feature gate on in kube-apiserver,
+// kube-scheduler and kube-controller-manager: the device stays visible with a taint keyed
+// kUnhealthyTaintKey, NoSchedule keeping it from new claims and NoExecute also evicting the pods
+// whose claims hold it.
+enum class UnhealthyDevices { kLeaveOut, kTaintNoSchedule, kTaintNoExecute };
+inline constexpr std::string_view kUnhealthyTaintKey = "zhisuan.io/unhealthy";
+
+// "off", "NoSchedule" or "NoExecute" (the flag's and the chart's spelling).
+StatusOr<UnhealthyDevices> ParseUnhealthyDevices(std::string_view value);
+
 struct SliceInputs {
   std::string node_name;
   std::string node_uid;      // the Node's uid, for the slices' owner reference; "" leaves it out
@@ -32,6 +47,7 @@ struct SliceInputs {
   std::map<std::string, DeviceHealth> health;
   // PCI bus id -> PCIe root ("pci0000:15"), as PcieRoots finds them.
   std::map<std::string, std::string> pcie_roots;
+  UnhealthyDevices unhealthy = UnhealthyDevices::kLeaveOut;
 };
 
 // One accelerator as a resource.k8s.io/v1 Device: name (DraDeviceName), attributes, capacity.
@@ -39,7 +55,8 @@ kube::Json BuildDevice(const DeviceState& device, const AgentState& state,
                        const SliceInputs& inputs);
 
 // The node's slices, in order, each complete except spec.pool.generation (the publisher's). An
-// unhealthy device is left out, so the scheduler cannot allocate it; it returns when it recovers.
+// unhealthy device is left out or tainted (SliceInputs::unhealthy), so the scheduler cannot
+// allocate it; it returns, untainted, when it recovers.
 // A node with no allocatable device still has one empty slice, which keeps its pool known.
 std::vector<kube::Json> BuildResourceSlices(const AgentState& state, const SliceInputs& inputs);
 

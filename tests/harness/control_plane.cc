@@ -395,6 +395,7 @@ Status ControlPlane::StartApiServer() {
                  "--kubelet-client-key=" + pki_dir_ + "/kubelet-client.key",
                  "--egress-selector-config-file=" + work_dir_ + "/egress-selector.yaml"});
   }
+  if (!options_.feature_gates.empty()) argv.push_back("--feature-gates=" + options_.feature_gates);
   argv.insert(argv.end(), options_.extra_apiserver_flags.begin(),
               options_.extra_apiserver_flags.end());
   apiserver_pid_ = Spawn(argv, work_dir_ + "/kube-apiserver.log");
@@ -436,7 +437,7 @@ Status ControlPlane::StartControllers() {
   // Both serve HTTPS for health and metrics: loopback only, on ports picked here, with
   // self-signed certificates in the work dir (the default --cert-dir is global).
   auto common_flags = [this](const std::string& kubeconfig, int port, const std::string& name) {
-    return std::vector<std::string>{
+    std::vector<std::string> flags{
         "--kubeconfig=" + kubeconfig,
         "--authentication-kubeconfig=" + kubeconfig,
         "--authorization-kubeconfig=" + kubeconfig,
@@ -447,6 +448,9 @@ Status ControlPlane::StartControllers() {
         "--profiling=false",
         "--v=1",
     };
+    if (!options_.feature_gates.empty())
+      flags.push_back("--feature-gates=" + options_.feature_gates);
+    return flags;
   };
   std::vector<std::string> kcm = {controller_manager_};
   auto flags = common_flags(*kcm_kubeconfig, controller_manager_port_, "kube-controller-manager");

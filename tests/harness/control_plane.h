@@ -38,6 +38,10 @@ struct ControlPlaneOptions {
   std::chrono::seconds ready_timeout{90};
   // Also run kube-controller-manager and kube-scheduler and accept real kubelets (see above).
   bool cluster = false;
+  // --feature-gates for kube-apiserver and, in cluster mode, kube-controller-manager and
+  // kube-scheduler alike (an alpha DRA gate must be on in all three), e.g.
+  // "DRADeviceTaints=true". Empty: the release's defaults.
+  std::string feature_gates;
 };
 
 struct CommandResult {

@@ -1,20 +1,37 @@
 // zhisuan-devcluster: starts or stops the local control plane that `make demo` leaves running.
-//   zhisuan-devcluster up [--cluster] DIR   start etcd + kube-apiserver, detached; write
+//   zhisuan-devcluster up [--cluster] [--feature-gates=GATES] [--runtime-config=APIS] DIR
+//                                           start etcd + kube-apiserver, detached; write
 //                                           DIR/admin.kubeconfig. --cluster: also
 //                                           kube-controller-manager and kube-scheduler, and accept
-//                                           real kubelets (hack/node.sh)
+//                                           real kubelets (hack/node.sh). --feature-gates: the
+//                                           same gates for all of them ("DRADeviceTaints=true");
+//                                           --runtime-config: kube-apiserver's, for the alpha
+//                                           APIs that go with a gate
+//                                           ("resource.k8s.io/v1alpha3=true")
 //   zhisuan-devcluster down DIR             stop what `up` started
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "tests/harness/control_plane.h"
 
 namespace {
 
 int Usage() {
-  std::fprintf(stderr, "usage: zhisuan-devcluster up [--cluster] DIR | down DIR\n");
+  std::fprintf(stderr,
+               "usage: zhisuan-devcluster up [--cluster] [--feature-gates=GATES] "
+               "[--runtime-config=APIS] DIR | down DIR\n");
   return 2;
+}
+
+constexpr std::string_view kFeatureGatesFlag = "--feature-gates=";
+constexpr std::string_view kRuntimeConfigFlag = "--runtime-config=";
+
+// Whether `flag` is `prefix` followed by a value.
+bool HasValue(std::string_view flag, std::string_view prefix) {
+  return flag.starts_with(prefix) && flag.size() > prefix.size();
 }
 
 }  // namespace
@@ -22,10 +39,22 @@ int Usage() {
 int main(int argc, char** argv) {
   if (argc < 3) return Usage();
   const std::string verb = argv[1];
-  const bool cluster = argc == 4 && std::string(argv[2]) == "--cluster";
-  if (!((verb == "up" && (argc == 3 || cluster)) || (verb == "down" && argc == 3))) {
-    return Usage();
+  bool cluster = false;
+  std::string feature_gates;
+  std::vector<std::string> apiserver_flags;
+  for (int i = 2; i + 1 < argc; ++i) {
+    const std::string_view flag = argv[i];
+    if (verb == "up" && flag == "--cluster") {
+      cluster = true;
+    } else if (verb == "up" && HasValue(flag, kFeatureGatesFlag)) {
+      feature_gates = flag.substr(kFeatureGatesFlag.size());
+    } else if (verb == "up" && HasValue(flag, kRuntimeConfigFlag)) {
+      apiserver_flags.emplace_back(flag);
+    } else {
+      return Usage();
+    }
   }
+  if (verb != "up" && verb != "down") return Usage();
   const std::string dir = argv[argc - 1];
   if (verb == "down") {
     auto status = zhisuan::harness::ControlPlane::StopDetached(dir);
@@ -45,6 +74,8 @@ int main(int argc, char** argv) {
   options.work_dir = dir;
   options.detach = true;
   options.cluster = cluster;
+  options.feature_gates = feature_gates;
+  options.extra_apiserver_flags = apiserver_flags;
   auto plane = zhisuan::harness::ControlPlane::Start(options);
   if (!plane.ok()) {
     std::fprintf(stderr, "cannot start the control plane: %s\n",

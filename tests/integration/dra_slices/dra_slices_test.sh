@@ -6,7 +6,9 @@
 #      peak and carbon-free share; matchAttribute on numaNode for a two-device claim; an
 #      impossible claim stays unallocated and its pod says why;
 #   3. a GPU hit by an Xid (the NVML stand-in's event file) leaves the slice and cannot be
-#      allocated; after the agent's quiet period it is back and the waiting claim is allocated;
+#      allocated; after the agent's quiet period it is back and the waiting claim is allocated.
+#      The H100 agent asks for device taints (--dra-device-taints), which this API server, without
+#      the alpha DRADeviceTaints gate, drops: the agent must notice and take the GPU out instead;
 #   4. steady state: no ResourceSlice write in a 30-second window (docs/dra.md, bench/README.md);
 #   5. the controller (--dra) keeps a tenant pool's ResourceClaimTemplate and names it in the
 #      status; a Job using it runs only on the pool's devices; the template goes with the pool.
@@ -79,11 +81,11 @@ YAML
   printf '{"source": "%s", "zone": "zone-%s", "carbonIntensityGramsPerKwh": %s, "carbonFreeRatio": %s}\n' \
     "$source" "$node" "$intensity" "$ratio" >"$work/energy-$node.json"
   nvml=/nonexistent/libnvidia-ml.so.1 dcmi=/nonexistent/libdcmi.so cuda=/nonexistent/libcuda.so.1
-  measure=false
-  [[ $fixture == h100-8x ]] && nvml=$lib/nvml/libnvidia-ml.so.1 cuda=$lib/cuda/libcuda.so.1 measure=true
+  measure=false taints=off
+  [[ $fixture == h100-8x ]] && nvml=$lib/nvml/libnvidia-ml.so.1 cuda=$lib/cuda/libcuda.so.1 measure=true taints=NoSchedule
   [[ $fixture == ascend910b-8x ]] && dcmi=$lib/dcmi/libdcmi.so
   FAKE_NVML_EVENTS_FILE=$work/nvml-events "$agent" --node-name="$node" --kubeconfig="$KUBECONFIG" \
-    --dra=true --advertise=none \
+    --dra=true --dra-device-taints="$taints" --advertise=none \
     --sysfs-root="$fixtures/$fixture/sys" --procfs-root="$fixtures/$fixture/proc" \
     --nvml-library="$nvml" --dcmi-library="$dcmi" --libcuda-library="$cuda" \
     --measure-flops-at-startup="$measure" --flops-probe-duration=50ms \
@@ -279,6 +281,11 @@ seven() { [[ "$(h100_devices | wc -w)" == 7 ]]; }
 if eventually 30 seven; then
   lost=$(comm -23 <(tr ' ' '\n' <<<"$before" | sort) <(h100_devices | tr ' ' '\n' | sort))
   pass "after an Xid 79 on GPU 0 the H100 slice lists 7 devices ($lost left)"
+  if grep -q 'DRADeviceTaints feature gate is off' "$work/agent-dra-h100.log"; then
+    pass "the H100 agent saw the server drop its device taint (gate off) and said so"
+  else
+    fail "no word of the dropped taint in the H100 agent's log"
+  fi
   # Select the lost device by its PCI address: the scheduler cannot allocate what no slice lists.
   bus=$(python3 - "$work/slices.json" "$lost" <<'PY'
 import json, sys

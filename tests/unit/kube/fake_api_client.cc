@@ -370,6 +370,7 @@ StatusOr<Json> FakeApiClient::CreateLocked(const ResourceType& type, std::string
   metadata.erase("deletionTimestamp");
   if (!object.contains("apiVersion")) object["apiVersion"] = type.ApiVersion();
   if (!object.contains("kind")) object["kind"] = type.kind;
+  MutateOnWrite(type, object);
   bucket[key] = object;
   Publish(type, WatchEvent::Type::kAdded, object, std::nullopt);
   return object;
@@ -466,6 +467,7 @@ StatusOr<Json> FakeApiClient::UpdateLocked(const ResourceType& type, const Json&
       }
     }
   }
+  MutateOnWrite(type, updated);
   return StoreUpdate(type, std::move(updated), existing, key);
 }
 
@@ -580,6 +582,7 @@ StatusOr<Json> FakeApiClient::Patch(const ResourceType& type, std::string_view n
     }
   }
   updated["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"];
+  MutateOnWrite(type, updated);
   return StoreUpdate(type, std::move(updated), existing, key);
 }
 
@@ -761,6 +764,16 @@ bool FakeApiClient::WaitForCalls(Verb verb, int count, std::chrono::milliseconds
     return std::count_if(requests_.begin(), requests_.end(),
                          [&](const Request& r) { return r.verb == verb; }) >= count;
   });
+}
+
+void FakeApiClient::SetWriteMutator(const ResourceType& type, WriteMutator mutator) {
+  std::lock_guard lock(mu_);
+  write_mutators_[ResourceName(type)] = std::move(mutator);
+}
+
+void FakeApiClient::MutateOnWrite(const ResourceType& type, Json& object) const {
+  auto it = write_mutators_.find(ResourceName(type));
+  if (it != write_mutators_.end()) it->second(object);
 }
 
 void FakeApiClient::SetStatusSubresource(const ResourceType& type, bool has_status) {

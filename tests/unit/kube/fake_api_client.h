@@ -110,6 +110,11 @@ class FakeApiClient final : public ApiClient {
 
   // Types whose status is a subresource (default: nodes, pods, computenodes, computepools).
   void SetStatusSubresource(const ResourceType& type, bool has_status);
+  // Applied to every created or updated object of `type` before it is stored, as a real server
+  // drops the fields of a feature gate that is off, or fills in defaults. Runs with the fake's
+  // lock held: it must not call the fake.
+  using WriteMutator = std::function<void(Json&)>;
+  void SetWriteMutator(const ResourceType& type, WriteMutator mutator);
 
   class Channel;  // one open watch; public so the stream type in the .cc can name it
 
@@ -139,6 +144,7 @@ class FakeApiClient final : public ApiClient {
   StatusOr<Json> UpdateLocked(const ResourceType& type, const Json& object, bool status_only);
   StatusOr<Json> CreateLocked(const ResourceType& type, std::string_view ns, Json object);
   bool HasStatusSubresource(const ResourceType& type) const;
+  void MutateOnWrite(const ResourceType& type, Json& object) const;  // caller holds mu_
   void PruneChannels();
 
   mutable std::mutex mu_;
@@ -153,6 +159,7 @@ class FakeApiClient final : public ApiClient {
   std::vector<Request> requests_;
   std::set<std::string> paused_resources_;
   std::set<std::string> status_subresources_;
+  std::map<std::string, WriteMutator> write_mutators_;  // by resource name
   Reactor reactor_;
   bool expire_next_watch_ = false;
 };

@@ -3,6 +3,7 @@
 // against the in-memory API server.
 #include "agent/dra/resource_slices.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "agent/dra/device_name.h"
@@ -114,6 +115,46 @@ TEST(ResourceSlicesTest, UnhealthyDevicesAreLeftOutUntilTheyRecover) {
   }
   inputs.health[state.devices[1].accelerator.uuid].healthy = true;
   EXPECT_EQ(BuildResourceSlices(state, inputs)[0]["spec"]["devices"].size(), 3u);
+}
+
+TEST(ResourceSlicesTest, UnhealthyDevicesStayTaintedWhenAsked) {
+  const AgentState state = MakeState("gpu-0", MakeAccelerators(Vendor::kNvidia, 3));
+  SliceInputs inputs = Inputs();
+  inputs.unhealthy = UnhealthyDevices::kTaintNoExecute;
+  DeviceHealth& failed = inputs.health[state.devices[1].accelerator.uuid];
+  failed.healthy = false;
+  failed.reason = HealthReason::kCriticalXid;
+  failed.since = WallTime(std::chrono::seconds(1796601600));  // 2026-12-07T00:00:00Z
+  Json devices = BuildResourceSlices(state, inputs)[0]["spec"]["devices"];
+  ASSERT_EQ(devices.size(), 3u);
+  const std::string name = DraDeviceName(state.devices[1].accelerator);
+  for (const Json& device : devices) {
+    if (device["name"] != name) {
+      EXPECT_FALSE(device.contains("taints")) << device.dump();
+      continue;
+    }
+    EXPECT_EQ(device["attributes"]["healthy"]["bool"], false);
+    EXPECT_EQ(device["taints"], Json::parse(R"([{"key": "zhisuan.io/unhealthy", "value": "xid",
+        "effect": "NoExecute", "timeAdded": "2026-12-07T00:00:00Z"}])"));
+  }
+  inputs.unhealthy = UnhealthyDevices::kTaintNoSchedule;
+  for (const Json& device : BuildResourceSlices(state, inputs)[0]["spec"]["devices"]) {
+    if (device["name"] == name) {
+      EXPECT_EQ(device["taints"][0]["effect"], "NoSchedule");
+    }
+  }
+  failed.healthy = true;
+  for (const Json& device : BuildResourceSlices(state, inputs)[0]["spec"]["devices"]) {
+    EXPECT_FALSE(device.contains("taints")) << device.dump();
+  }
+}
+
+TEST(ResourceSlicesTest, UnhealthyDevicesPolicyParsesTheChartSpelling) {
+  EXPECT_EQ(ParseUnhealthyDevices("off").value(), UnhealthyDevices::kLeaveOut);
+  EXPECT_EQ(ParseUnhealthyDevices("NoSchedule").value(), UnhealthyDevices::kTaintNoSchedule);
+  EXPECT_EQ(ParseUnhealthyDevices("NoExecute").value(), UnhealthyDevices::kTaintNoExecute);
+  EXPECT_FALSE(ParseUnhealthyDevices("").ok());
+  EXPECT_FALSE(ParseUnhealthyDevices("PreferNoSchedule").ok());
 }
 
 TEST(ResourceSlicesTest, SplitsAtTheDeviceLimitAndKeepsAnEmptyPool) {
@@ -233,6 +274,41 @@ TEST_F(ResourceSlicePublisherTest, SlicesTheKubeletWipedAreRestoredAtTheNextRech
   EXPECT_EQ(*publisher.Publish(BuildResourceSlices(state_, Inputs())), 1);
   ASSERT_EQ(Stored().size(), 1u);
   EXPECT_EQ(Stored()[0]["spec"]["devices"].size(), 2u);
+}
+
+TEST_F(ResourceSlicePublisherTest, TaintedDevicesAreWrittenOnceAndKept) {
+  ResourceSlicePublisher publisher(server_, "gpu-0");
+  SliceInputs inputs = Inputs();
+  inputs.unhealthy = UnhealthyDevices::kTaintNoSchedule;
+  inputs.health[state_.devices[0].accelerator.uuid].healthy = false;
+  ASSERT_EQ(*publisher.Publish(BuildResourceSlices(state_, inputs)), 1);
+  EXPECT_EQ(*publisher.Publish(BuildResourceSlices(state_, inputs)), 0);
+  EXPECT_FALSE(publisher.taints_dropped());
+  ASSERT_EQ(Stored()[0]["spec"]["devices"].size(), 2u);
+}
+
+TEST_F(ResourceSlicePublisherTest, AServerThatDropsTaintsIsDetected) {
+  // kube-apiserver without the DRADeviceTaints gate drops Device.taints and answers 200.
+  server_->SetWriteMutator(kResourceSlices, [](Json& slice) {
+    for (Json& device : slice["spec"]["devices"]) device.erase("taints");
+  });
+  ResourceSlicePublisher publisher(server_, "gpu-0");
+  SliceInputs inputs = Inputs();
+  inputs.unhealthy = UnhealthyDevices::kTaintNoExecute;
+  ASSERT_EQ(*publisher.Publish(BuildResourceSlices(state_, inputs)), 1);  // no taint to lose yet
+  EXPECT_FALSE(publisher.taints_dropped());
+
+  inputs.health[state_.devices[0].accelerator.uuid].healthy = false;
+  auto tainted = publisher.Publish(BuildResourceSlices(state_, inputs));
+  EXPECT_THAT(tainted.status().message(), ::testing::HasSubstr("DRADeviceTaints feature gate"));
+  EXPECT_TRUE(publisher.taints_dropped());
+
+  inputs.unhealthy = UnhealthyDevices::kLeaveOut;
+  auto left_out = publisher.Publish(BuildResourceSlices(state_, inputs));
+  ASSERT_TRUE(left_out.ok()) << left_out.status();
+  ASSERT_EQ(Stored()[0]["spec"]["devices"].size(), 1u);
+  EXPECT_NE(Stored()[0]["spec"]["devices"][0]["name"],
+            DraDeviceName(state_.devices[0].accelerator));
 }
 
 }  // namespace

@@ -93,5 +93,23 @@ TEST(KubernetesFlagsTest, EnergyPublishThresholdIsAFraction) {
   }
 }
 
+TEST(KubernetesFlagsTest, DraDeviceTaintsTakeAnEffectAndNeedDra) {
+  std::vector<std::string> none;
+  EXPECT_EQ(ExtractKubernetesFlags(none).value().dra_unhealthy_devices,
+            dra::UnhealthyDevices::kLeaveOut);
+  std::vector<std::string> evict = {"--dra", "--dra-device-taints=NoExecute"};
+  EXPECT_EQ(ExtractKubernetesFlags(evict).value().dra_unhealthy_devices,
+            dra::UnhealthyDevices::kTaintNoExecute);
+  std::vector<std::string> off = {"--dra=true", "--dra-device-taints", "off"};
+  EXPECT_EQ(ExtractKubernetesFlags(off).value().dra_unhealthy_devices,
+            dra::UnhealthyDevices::kLeaveOut);
+  std::vector<std::string> lowercase = {"--dra", "--dra-device-taints=noschedule"};
+  EXPECT_THAT(ExtractKubernetesFlags(lowercase).status().message(),
+              HasSubstr("--dra-device-taints takes off, NoSchedule or NoExecute"));
+  std::vector<std::string> without_dra = {"--dra-device-taints=NoSchedule"};
+  EXPECT_THAT(ExtractKubernetesFlags(without_dra).status().message(),
+              HasSubstr("--dra-device-taints needs --dra=true"));
+}
+
 }  // namespace
 }  // namespace zhisuan::agent
