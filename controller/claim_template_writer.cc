@@ -69,4 +69,9 @@ StatusOr<int> ClaimTemplateWriter::Ensure(const kube::Json& desired) {
   return writes;
 }
 
+void ClaimTemplateWriter::Forget(const std::string& key) {
+  std::lock_guard lock(mu_);
+  seen_.erase(key);
+}
+
 }  // namespace zhisuan::controller

@@ -4,7 +4,9 @@
 // last saw per template, so an unchanged pool costs no API call after the first reconcile. A
 // template's spec is immutable, so a changed one (the pool's vendor or products changed) is
 // deleted and created again. Deleting the pool needs nothing here: the template's owner
-// reference to the pool lets the garbage collector remove it.
+// reference to the pool lets the garbage collector remove it. A template deleted by someone else
+// is reported through Forget (the pool controller watches the templates), so that the next Ensure
+// reads the server again and puts it back.
 
 #include <map>
 #include <mutex>
@@ -24,6 +26,8 @@ class ClaimTemplateWriter {
 
   // Brings the template `desired` names to `desired`; returns the writes that took.
   StatusOr<int> Ensure(const kube::Json& desired);
+  // The template "namespace/name" may have changed on the server: the next Ensure reads it.
+  void Forget(const std::string& key);
 
  private:
   const kube::ApiClientPtr client_;

@@ -54,6 +54,25 @@ std::optional<int64_t> VersionNumber(const std::string& resource_version) {
   return ParseInt64(resource_version);
 }
 
+// What the template watch keeps: the metadata, with the owner references that name the pool.
+Json TemplateForStore(const Json& object) {
+  Json kept = MetadataOnly(object);
+  const Json& owners = object.value("/metadata/ownerReferences"_json_pointer, Json::array());
+  if (!owners.empty()) kept["metadata"]["ownerReferences"] = owners;
+  return kept;
+}
+
+// The ComputePool that owns a template, as "namespace/name"; "" when none does.
+std::string OwningPoolKey(const Json& object) {
+  const Json& metadata = object.value("metadata", Json::object());
+  for (const Json& owner : metadata.value("ownerReferences", Json::array())) {
+    if (owner.value("kind", "") == api::kComputePools.kind) {
+      return StrCat(metadata.value("namespace", ""), "/", owner.value("name", ""));
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* events,
@@ -153,6 +172,19 @@ PoolController::PoolController(const kube::ApiClientPtr& client, EventSink* even
                             OnPodChange(observations_.RemovePod(kube::ObjectKey(*pod)));
                             OnAgentChange(observations_.RemoveAgent(kube::ObjectKey(*pod)));
                           }});
+  if (options_.planner.dra_claim_templates) WatchClaimTemplates();
+}
+
+void PoolController::WatchClaimTemplates() {
+  kube::InformerOptions options = InformerFor(kResourceClaimTemplates, TemplateForStore);
+  options.label_selector = StrCat(kClaimTemplateManagedByLabel, "=", kClaimTemplateManagedBy);
+  claim_template_watch_ = std::make_unique<kube::Informer>(client_, std::move(options), clock_);
+  // Only a deletion matters: the spec is immutable, and the writer made every other change.
+  claim_template_watch_->AddEventHandlers(
+      {nullptr, nullptr, [this](const kube::ObjectPtr& deleted) {
+         claim_templates_.Forget(kube::ObjectKey(*deleted));
+         if (std::string pool = OwningPoolKey(*deleted); !pool.empty()) queue_.Add(pool);
+       }});
 }
 
 PoolController::~PoolController() { Stop(); }
@@ -163,17 +195,20 @@ void PoolController::StartInformers() {
   compute_nodes_.Start();
   pods_.Start();
   quotas_.Start();
+  if (claim_template_watch_) claim_template_watch_->Start();
 }
 
 bool PoolController::WaitForSync(std::chrono::milliseconds timeout) const {
   return pools_.WaitForSync(timeout) && nodes_.WaitForSync(timeout) &&
          compute_nodes_.WaitForSync(timeout) && pods_.WaitForSync(timeout) &&
-         quotas_.WaitForSync(timeout);
+         quotas_.WaitForSync(timeout) &&
+         (!claim_template_watch_ || claim_template_watch_->WaitForSync(timeout));
 }
 
 bool PoolController::HasSynced() const {
   return pools_.HasSynced() && nodes_.HasSynced() && compute_nodes_.HasSynced() &&
-         pods_.HasSynced() && quotas_.HasSynced();
+         pods_.HasSynced() && quotas_.HasSynced() &&
+         (!claim_template_watch_ || claim_template_watch_->HasSynced());
 }
 
 void PoolController::StartWorkers() {
@@ -260,6 +295,7 @@ void PoolController::Stop() {
   compute_nodes_.Stop();
   pods_.Stop();
   quotas_.Stop();
+  if (claim_template_watch_) claim_template_watch_->Stop();
 }
 
 void PoolController::Work() {

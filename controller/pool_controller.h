@@ -83,6 +83,8 @@ class PoolController {
   kube::ObjectPtr StoredPool(const std::string& key) const { return pools_.store().Get(key); }
 
  private:
+  // With --dra: watches the templates claim_templates_ keeps (claim_template_watch_).
+  void WatchClaimTemplates();
   void Work();
   // Every options_.housekeeping_interval until Stop, when the cache changed: refreshes the
   // cluster gauges and returns freed heap to the OS.
@@ -122,6 +124,9 @@ class PoolController {
   kube::Informer compute_nodes_;
   kube::Informer pods_;    // bound to a node (spec.nodeName!=), for drains
   kube::Informer quotas_;  // ComputeQuotas (all namespaces)
+  // With --dra: the templates claim_templates_ keeps (by label), so that one deleted behind the
+  // controller's back is put back at once. Null without --dra (resource.k8s.io/v1 may be absent).
+  std::unique_ptr<kube::Informer> claim_template_watch_;
   // The caches decoded, kept by the informers' first handlers; reconciles plan from it.
   ObservationCache observations_;
   kube::WorkQueue queue_;

@@ -57,7 +57,7 @@ api::Json DesiredClaimTemplate(const api::ComputePool& pool) {
           {"metadata",
            {{"name", ClaimTemplateName(pool.name)},
             {"namespace", pool.pool_namespace},
-            {"labels", {{"app.kubernetes.io/managed-by", "zhisuan-controller"}}},
+            {"labels", {{kClaimTemplateManagedByLabel, kClaimTemplateManagedBy}}},
             {"ownerReferences", api::Json::array({{{"apiVersion", api::kApiVersion},
                                                    {"kind", api::kComputePools.kind},
                                                    {"name", pool.name},

@@ -13,6 +13,9 @@ namespace zhisuan::controller {
 
 // The DRA driver the agents publish as (agent/dra/device_name.h).
 inline constexpr std::string_view kDraDriverName = "accelerators.zhisuan.io";
+// Every template the controller keeps carries this label, which its watch selects on.
+inline constexpr std::string_view kClaimTemplateManagedByLabel = "app.kubernetes.io/managed-by";
+inline constexpr std::string_view kClaimTemplateManagedBy = "zhisuan-controller";
 
 // "<pool>-accelerator": the name the pool's status.scheduling.resourceClaimTemplateName gives.
 std::string ClaimTemplateName(std::string_view pool_name);

@@ -453,8 +453,8 @@ can "$agent" no patch resourceslices.resource.k8s.io
 can "$agent" no deletecollection resourceslices.resource.k8s.io
 for verb in list watch; do can "$agent" yes "$verb" nodes; done
 can "$agent" no create resourceclaims.resource.k8s.io -n tenant-a
-for verb in get create delete; do can "$controller" yes "$verb" resourceclaimtemplates.resource.k8s.io -n tenant-a; done
-for verb in update patch list; do can "$controller" no "$verb" resourceclaimtemplates.resource.k8s.io -n tenant-a; done
+for verb in get list watch create delete; do can "$controller" yes "$verb" resourceclaimtemplates.resource.k8s.io -n tenant-a; done
+for verb in update patch deletecollection; do can "$controller" no "$verb" resourceclaimtemplates.resource.k8s.io -n tenant-a; done
 can "$controller" no create resourceslices.resource.k8s.io
 can alice no create resourceslices.resource.k8s.io
 [[ "$(kubectl get deviceclass -o name | wc -l)" -ge 14 ]] && pass "DeviceClasses installed" || fail "DeviceClasses: $(kubectl get deviceclass -o name)"

@@ -11,7 +11,8 @@
 #      the alpha DRADeviceTaints gate, drops: the agent must notice and take the GPU out instead;
 #   4. steady state: no ResourceSlice write in a 30-second window (docs/dra.md, bench/README.md);
 #   5. the controller (--dra) keeps a tenant pool's ResourceClaimTemplate and names it in the
-#      status; a Job using it runs only on the pool's devices; the template goes with the pool.
+#      status, and puts it back when it is deleted by hand; a Job using it runs only on the pool's
+#      devices; the template goes with the pool.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../chart/common.sh"
 : "${ZHISUAN_BINARY_DIR:?run through ctest (ZHISUAN_BINARY_DIR)}"
@@ -355,6 +356,19 @@ if eventually 60 template_named && eventually 30 pool_attribute; then
   pass "the pool binds dra-h100; its slice says pool tenant-a.train; the status names train-accelerator"
 else
   fail "pool: $(kubectl -n tenant-a get computepool train -o jsonpath='{.status}')"
+fi
+# The template is the controller's: deleted by hand, it comes back (a new object, a new uid).
+first_uid=$(kubectl -n tenant-a get resourceclaimtemplate train-accelerator -o jsonpath='{.metadata.uid}')
+kubectl -n tenant-a delete resourceclaimtemplate train-accelerator >/dev/null
+template_back() {
+  local uid
+  uid=$(kubectl -n tenant-a get resourceclaimtemplate train-accelerator -o jsonpath='{.metadata.uid}') &&
+    [[ -n $uid && $uid != "$first_uid" ]]
+}
+if eventually 30 template_back; then
+  pass "a ResourceClaimTemplate deleted by hand is put back by the controller"
+else
+  fail "the deleted template did not come back"
 fi
 # kwok completes Job pods at once, and the claims made from the template go with them: record
 # each claim's allocation as it happens.
