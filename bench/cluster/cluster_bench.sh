@@ -19,36 +19,27 @@ set -euo pipefail
 build_dir=$(realpath "${1:?usage: cluster_bench.sh BUILD_DIR [RUNS] [NODES] [PODS]}")
 runs=${2:-3} nodes=${3:-5000} pods=${4:-1000}
 source_dir=${ZHISUAN_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-export PATH="${ZHISUAN_TOOLCHAIN_BIN:-$("$source_dir/hack/toolchain.sh" --print-bindir)}:$PATH"
+# zhisuan-devcluster finds the control plane's binaries through ZHISUAN_TOOLCHAIN_BIN.
+export ZHISUAN_TOOLCHAIN_BIN=${ZHISUAN_TOOLCHAIN_BIN:-$("$source_dir/hack/toolchain.sh" --print-bindir)}
+export PATH="$ZHISUAN_TOOLCHAIN_BIN:$PATH"
 hack=$source_dir/hack
+# shellcheck source=bench/cluster/common.sh
+source "$source_dir/bench/cluster/common.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/zhisuan-cluster-bench.XXXXXX")
 system_ns=zhisuan-system
 node=zs-bench-1
 kwok_pid=""
 
 cleanup() {
-  [[ -n $kwok_pid ]] && { kill "$kwok_pid" 2>/dev/null; wait "$kwok_pid" 2>/dev/null; } || true
+  if [[ -n $kwok_pid ]]; then
+    kill "$kwok_pid" 2>/dev/null || true
+    wait "$kwok_pid" 2>/dev/null || true
+  fi
   "$hack/node.sh" down "$work/node" >/dev/null 2>&1 || true
   "$build_dir/tests/harness/zhisuan-devcluster" down "$work/plane" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-now_ms() { echo $((${EPOCHREALTIME/[.,]/} / 1000)); }
-# median_range VALUES...: "median (min-max)".
-median_range() {
-  printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-    printf "%s (%s-%s)", m, v[1], v[NR] }'
-}
-until_true() {  # SECONDS COMMAND...
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || { echo "timed out: $*" >&2; return 1; }
-    sleep 0.2
-  done
-}
 
 "$build_dir/tests/harness/zhisuan-devcluster" up --cluster "$work/plane" >/dev/null
 export KUBECONFIG=$work/plane/admin.kubeconfig
@@ -111,20 +102,10 @@ echo "RSS (MiB): kubelet $(rss_of "kubelet --config=$work/node") containerd $(rs
 
 # 4. Scheduler throughput on a kwok fleet: pods/s from the first create to the last binding.
 helm uninstall zhisuan -n "$system_ns" --wait --timeout 120s >/dev/null
-kwok --kubeconfig="$KUBECONFIG" --manage-all-nodes=false \
-  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-  --node-lease-duration-seconds=40 >"$work/kwok.log" 2>&1 &
-kwok_pid=$!
-python3 - "$nodes" >"$work/nodes.json" <<'NODES'
-import json, sys
-items = [{"apiVersion": "v1", "kind": "Node",
-          "metadata": {"name": f"kwok-{i:05d}", "annotations": {"kwok.x-k8s.io/node": "fake"},
-                       "labels": {"type": "kwok", "kubernetes.io/hostname": f"kwok-{i:05d}"}}}
-         for i in range(int(sys.argv[1]))]
-print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-NODES
+start_kwok "$work/kwok.log"
+kwok_nodes_json "$nodes" >"$work/nodes.json"
 kubectl apply -f "$work/nodes.json" >/dev/null
-until_true 300 bash -c "(( \$(kubectl get nodes -l type=kwok --no-headers | grep -cw Ready) == $nodes ))"
+until_true 600 ready_kwok_nodes "$nodes"
 for p in $(seq 0 9); do kubectl create namespace "pool-$p" >/dev/null; done
 
 # set_pools on|off: label and taint node i into pool (i mod 10) as the controller does, or clear.
@@ -176,12 +157,10 @@ PODS
 with_pools=() without_pools=()
 for ((i = 1; i <= runs; i++)); do
   set_pools off
-  without_pools+=($(schedule_ms off))
+  without_pools+=("$(schedule_ms off)")
   set_pools on
-  with_pools+=($(schedule_ms on))
+  with_pools+=("$(schedule_ms on)")
 done
-rate() { awk -v n="$pods" -v ms="$1" 'BEGIN { printf "%.0f", n * 1000 / ms }'; }
 echo "scheduler, $pods pods on $nodes kwok nodes: without pools $(median_range "${without_pools[@]}") ms," \
   "with 10 pools $(median_range "${with_pools[@]}") ms (pods/s at the medians:" \
-  "$(rate "$(median_range "${without_pools[@]}" | cut -d' ' -f1)") vs" \
-  "$(rate "$(median_range "${with_pools[@]}" | cut -d' ' -f1)"))"
+  "$(median_rate "$pods" "${without_pools[@]}") vs $(median_rate "$pods" "${with_pools[@]}"))"
