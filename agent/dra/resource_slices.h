@@ -1,10 +1,10 @@
 #pragma once
 // The ResourceSlices (resource.k8s.io/v1) that publish a node's accelerators to Dynamic Resource
 // Allocation, built from the agent's snapshot with no I/O: one pool per node (named after the
-// node), one device per accelerator that may be allocated, at most kMaxDevicesPerSlice devices
-// per slice. The
-// attribute names, types and units are the DRA API of Zhisuan and are documented with a CEL
-// selector each in docs/dra.md; the publisher (resource_slice_publisher.h) writes what differs.
+// node), one device per accelerator (an unhealthy one left out, or tainted with
+// --dra-device-taints), at most kMaxDevicesPerSlice devices per slice. The attribute names, types
+// and units are the DRA API of Zhisuan and are documented with a CEL selector each in
+// docs/dra.md; the publisher (resource_slice_publisher.h) writes what differs.
 
 #include <cstddef>
 #include <cstdint>
