@@ -137,14 +137,18 @@ TEST(ResourceSlicesTest, UnhealthyDevicesStayTaintedWhenAsked) {
     EXPECT_EQ(device["taints"], Json::parse(R"([{"key": "zhisuan.io/unhealthy", "value": "xid",
         "effect": "NoExecute", "timeAdded": "2026-12-07T00:00:00Z"}])"));
   }
+  // The devices are copied out of the temporary slices: a range-for over a reference into a
+  // temporary would outlive it.
   inputs.unhealthy = UnhealthyDevices::kTaintNoSchedule;
-  for (const Json& device : BuildResourceSlices(state, inputs)[0]["spec"]["devices"]) {
+  devices = BuildResourceSlices(state, inputs)[0]["spec"]["devices"];
+  for (const Json& device : devices) {
     if (device["name"] == name) {
       EXPECT_EQ(device["taints"][0]["effect"], "NoSchedule");
     }
   }
   failed.healthy = true;
-  for (const Json& device : BuildResourceSlices(state, inputs)[0]["spec"]["devices"]) {
+  devices = BuildResourceSlices(state, inputs)[0]["spec"]["devices"];
+  for (const Json& device : devices) {
     EXPECT_FALSE(device.contains("taints")) << device.dump();
   }
 }
