@@ -12,6 +12,7 @@
 # dra_slices_test, whose control plane runs without it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../chart/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 : "${ZHISUAN_BINARY_DIR:?run through ctest (ZHISUAN_BINARY_DIR)}"
 
 devcluster=$ZHISUAN_BINARY_DIR/tests/harness/zhisuan-devcluster
@@ -62,24 +63,9 @@ expect_render_error "dra.deviceTaints=PreferNoSchedule is refused" "deviceTaints
 # ------------------------------------------------------------------ the cluster, gate on
 # The gate's scheduler and controller-manager also watch DeviceTaintRules (resource.k8s.io/v1alpha3),
 # which the API server serves only when asked: without them the scheduler never syncs its informers.
-"$devcluster" up --cluster --feature-gates=DRADeviceTaints=true \
-  --runtime-config=resource.k8s.io/v1alpha3=true "$work/plane" \
-  >"$work/plane-up.log" 2>&1 || { cat "$work/plane-up.log" >&2; fail "control plane did not start"; exit 1; }
-export KUBECONFIG=$work/plane/admin.kubeconfig
-kwok --kubeconfig="$KUBECONFIG" --manage-all-nodes=false \
-  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake >"$work/kwok.log" 2>&1 &
-pids+=($!)
-helm template zhisuan "$CHART" --kube-version "$KUBE_VERSION" --set dra.enabled=true \
-  --show-only templates/dra.yaml | kubectl apply -f - >/dev/null
+dra_plane_up --feature-gates=DRADeviceTaints=true --runtime-config=resource.k8s.io/v1alpha3=true
 kubectl create namespace "$ns" >/dev/null
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Node
-metadata:
-  name: $node
-  annotations: {kwok.x-k8s.io/node: fake}
-  labels: {type: kwok, kubernetes.io/hostname: $node}
-YAML
+kwok_node "$node"
 : >"$work/nvml-events"
 FAKE_NVML_EVENTS_FILE=$work/nvml-events "$agent" --node-name="$node" --kubeconfig="$KUBECONFIG" \
   --dra=true --dra-device-taints=NoExecute --advertise=none \

@@ -15,6 +15,7 @@
 #      devices; the template goes with the pool.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../chart/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 : "${ZHISUAN_BINARY_DIR:?run through ctest (ZHISUAN_BINARY_DIR)}"
 
 devcluster=$ZHISUAN_BINARY_DIR/tests/harness/zhisuan-devcluster
@@ -46,14 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$devcluster" up --cluster "$work/plane" >"$work/plane-up.log" 2>&1 ||
-  { cat "$work/plane-up.log" >&2; fail "control plane did not start"; exit 1; }
-export KUBECONFIG=$work/plane/admin.kubeconfig
-kwok --kubeconfig="$KUBECONFIG" --manage-all-nodes=false \
-  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake >"$work/kwok.log" 2>&1 &
-pids+=($!)
-helm template zhisuan "$CHART" --kube-version "$KUBE_VERSION" --set dra.enabled=true \
-  --show-only templates/dra.yaml | kubectl apply -f - >/dev/null
+dra_plane_up
 kubectl create namespace "$ns" >/dev/null
 kubectl apply --server-side -f "$CHART/crds/" >/dev/null
 kubectl wait --for condition=established --timeout=60s crd/computepools.zhisuan.io \
@@ -71,14 +65,7 @@ NODES=(
 : >"$work/nvml-events"
 for entry in "${NODES[@]}"; do
   read -r node fixture source intensity ratio <<<"$entry"
-  kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Node
-metadata:
-  name: $node
-  annotations: {kwok.x-k8s.io/node: fake}
-  labels: {type: kwok, kubernetes.io/hostname: $node}
-YAML
+  kwok_node "$node"
   printf '{"source": "%s", "zone": "zone-%s", "carbonIntensityGramsPerKwh": %s, "carbonFreeRatio": %s}\n' \
     "$source" "$node" "$intensity" "$ratio" >"$work/energy-$node.json"
   nvml=/nonexistent/libnvidia-ml.so.1 dcmi=/nonexistent/libdcmi.so cuda=/nonexistent/libcuda.so.1
