@@ -1,6 +1,6 @@
 if(ZHISUAN_SANITIZE)
   message(STATUS "Building with sanitizers: ${ZHISUAN_SANITIZE}")
-  add_compile_options(-fsanitize=${ZHISUAN_SANITIZE} -fno-omit-frame-pointer -g)
+  add_compile_options(-fsanitize=${ZHISUAN_SANITIZE} -fno-omit-frame-pointer ${ZHISUAN_DEBUG_FLAG})
   add_link_options(-fsanitize=${ZHISUAN_SANITIZE})
   if(ZHISUAN_SANITIZE MATCHES "undefined")
     add_compile_options(-fno-sanitize-recover=undefined)
