@@ -18,6 +18,7 @@ all: build
 
 help:
 	@echo "make test       build everything and run all unit and integration tests"
+	@echo "make prepare    the toolchain, the C++ build and the fuzzers, side by side (make test runs it)"
 	@echo "make demo       bring up the local control plane and Zhisuan (make demo-down stops it)"
 	@echo "make toolchain  build etcd, kube-apiserver, kubectl, helm, kwok from source (cached)"
 	@echo "make images     container images from this build as docker-archive tarballs in $(BUILD_DIR)/images"
@@ -105,8 +106,8 @@ fuzz-long:
 # integration test, not a subset. The Debug ASan build compiles the same sources as `make test`'s
 # build (no optimiser, plus instrumentation), so it costs about what that build costs; the unit
 # tests take under a minute and the integration tests a few minutes more than without ASan
-# (times in docs/security.md, "Fuzzing and sanitizers"). That keeps CI on a fresh machine near
-# 45 min of its 90. ASAN_TESTS narrows a local run (a ctest -R regex), e.g. ASAN_TESTS=kube_.
+# (times in docs/security.md, "Fuzzing and sanitizers"; the whole of CI on a fresh machine is in
+# the README). ASAN_TESTS narrows a local run (a ctest -R regex), e.g. ASAN_TESTS=kube_.
 ASAN_DIR   ?= build-asan
 TSAN_DIR   ?= build-tsan
 ASAN_TESTS ?=
