@@ -649,9 +649,20 @@ class RestClient final : public ApiClient {
   std::shared_ptr<http_client> client_;
 };
 
+// cpprestsdk makes its process-wide task scheduler on first use, behind a spin lock inside
+// libcpprest, which is not built with ThreadSanitizer. Making it here, once and before a client
+// can reach another thread, orders its creation before every request where TSan can see it.
+// Otherwise the first requests of two threads (the leader elector's and an informer's, say) show
+// up as a race on the scheduler's reference count (make tsan, 2026-12-07).
+void CreateTaskSchedulerOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { (void)pplx::get_ambient_scheduler(); });
+}
+
 }  // namespace
 
 StatusOr<ApiClientPtr> NewRestClient(const ClientConfig& config, const ClockPtr& clock) {
+  CreateTaskSchedulerOnce();
   if (config.server.empty()) return InvalidArgumentError("client config has no server");
   if (!StartsWith(config.server, "https://")) {
     return InvalidArgumentError(StrCat("server ", config.server, " is not https://"));
