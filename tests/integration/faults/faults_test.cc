@@ -576,16 +576,24 @@ std::map<std::string, std::string> ListDevices(const std::string& socket) {
   return devices;
 }
 
-grpc::Status Allocate(const std::string& socket, const std::vector<std::string>& ids,
-                      v1beta1::AllocateResponse* response) {
-  auto stub = v1beta1::DevicePlugin::NewStub(
+std::unique_ptr<v1beta1::DevicePlugin::Stub> DialPlugin(const std::string& socket) {
+  return v1beta1::DevicePlugin::NewStub(
       grpc::CreateChannel("unix://" + socket, grpc::InsecureChannelCredentials()));
+}
+
+grpc::Status Allocate(v1beta1::DevicePlugin::Stub& plugin, const std::vector<std::string>& ids,
+                      v1beta1::AllocateResponse* response) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + 2s);
   v1beta1::AllocateRequest request;
   auto* container = request.add_container_requests();
   for (const auto& id : ids) container->add_devicesids(id);
-  return stub->Allocate(&context, request, response);
+  return plugin.Allocate(&context, request, response);
+}
+
+grpc::Status Allocate(const std::string& socket, const std::vector<std::string>& ids,
+                      v1beta1::AllocateResponse* response) {
+  return Allocate(*DialPlugin(socket), ids, response);
 }
 
 // 5. The agent is SIGKILLed while the kubelet is calling Allocate, then restarts (its dead
@@ -610,17 +618,32 @@ TEST_F(FaultsTest, AgentKilledMidAllocateThenKubeletRestarts) {
     ids.push_back(id);
   }
 
-  // The kubelet allocates in a loop; the agent dies under it.
+  // The kubelet allocates in a loop; the agent dies under it. Like the kubelet, the loop keeps one
+  // connection to the plugin: a channel per call left thousands of subchannels for gRPC to tear
+  // down, which under TSan took its thread pool to hundreds of threads and the test past its
+  // deadlines.
   std::atomic<int> granted{0}, refused{0};
   std::atomic<bool> stop{false};
+  std::mutex refusal_mu;
+  std::string first_refusal;  // for the failure message
   std::thread allocator([&] {
+    auto plugin = DialPlugin(socket);
     for (size_t i = 0; !stop.load(); ++i) {
       v1beta1::AllocateResponse response;
-      const auto status = Allocate(socket, {ids[i % 8], ids[(i + 3) % 8]}, &response);
+      const auto status = Allocate(*plugin, {ids[i % 8], ids[(i + 3) % 8]}, &response);
       ++(status.ok() ? granted : refused);
+      std::lock_guard lock(refusal_mu);
+      if (!status.ok() && first_refusal.empty()) {
+        first_refusal = std::to_string(status.error_code()) + " " + status.error_message();
+      }
     }
   });
-  EXPECT_TRUE(Eventually([&] { return granted.load() >= 20; }, 30s));
+  EXPECT_TRUE(Eventually([&] { return granted.load() >= 20; }, 30s))
+      << "granted " << granted.load() << ", refused " << refused.load()
+      << ", first refusal: " << [&] {
+           std::lock_guard lock(refusal_mu);
+           return first_refusal;
+         }();
   agent->Kill();
   EXPECT_TRUE(Eventually([&] { return refused.load() >= 1; }, 10s));
   stop.store(true);
