@@ -558,14 +558,19 @@ TEST_F(FaultsTest, LeaderKilledMidReconcileStandbyTakesOver) {
   ExpectInvariantsOnceSettled();
 }
 
+// A client of the device plugin on its socket (the gRPC-generated client class is named Stub).
+std::unique_ptr<v1beta1::DevicePlugin::Stub> DialPlugin(const std::string& socket) {
+  return v1beta1::DevicePlugin::NewStub(
+      grpc::CreateChannel("unix://" + socket, grpc::InsecureChannelCredentials()));
+}
+
 // The device plugin's view through its socket: device ID -> health, from the first
 // ListAndWatch response. Empty when the plugin does not answer.
 std::map<std::string, std::string> ListDevices(const std::string& socket) {
-  auto stub = v1beta1::DevicePlugin::NewStub(
-      grpc::CreateChannel("unix://" + socket, grpc::InsecureChannelCredentials()));
+  auto plugin = DialPlugin(socket);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + 5s);
-  auto stream = stub->ListAndWatch(&context, v1beta1::Empty());
+  auto stream = plugin->ListAndWatch(&context, v1beta1::Empty());
   v1beta1::ListAndWatchResponse response;
   std::map<std::string, std::string> devices;
   if (stream->Read(&response)) {
@@ -574,11 +579,6 @@ std::map<std::string, std::string> ListDevices(const std::string& socket) {
   context.TryCancel();
   (void)stream->Finish();
   return devices;
-}
-
-std::unique_ptr<v1beta1::DevicePlugin::Stub> DialPlugin(const std::string& socket) {
-  return v1beta1::DevicePlugin::NewStub(
-      grpc::CreateChannel("unix://" + socket, grpc::InsecureChannelCredentials()));
 }
 
 grpc::Status Allocate(v1beta1::DevicePlugin::Stub& plugin, const std::vector<std::string>& ids,
@@ -632,8 +632,9 @@ TEST_F(FaultsTest, AgentKilledMidAllocateThenKubeletRestarts) {
       v1beta1::AllocateResponse response;
       const auto status = Allocate(*plugin, {ids[i % 8], ids[(i + 3) % 8]}, &response);
       ++(status.ok() ? granted : refused);
+      if (status.ok()) continue;
       std::lock_guard lock(refusal_mu);
-      if (!status.ok() && first_refusal.empty()) {
+      if (first_refusal.empty()) {
         first_refusal = std::to_string(status.error_code()) + " " + status.error_message();
       }
     }
